@@ -1,0 +1,52 @@
+"""The control plane under /__mockserver/ (described by specs/admin.yaml)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from . import __version__
+from .problems import BadRequest, NotFound
+from .specs import served_document
+
+admin = Blueprint("mockserver_admin", __name__, url_prefix="/__mockserver")
+
+
+def server():
+    return current_app.extensions["mockserver"]
+
+
+@admin.get("/health")
+def health():
+    """Liveness plus what is loaded (the Docker HEALTHCHECK calls this)."""
+    specs = [
+        {"name": s.name, "vendor": s.vendor, "dialect": s.dialect, "prefix": s.prefix,
+         "operations": len(s.operations)}
+        for s in server().specs
+    ]
+    return jsonify({"status": "ok", "version": __version__, "specs": specs})
+
+
+@admin.post("/reset")
+def reset():
+    """Delete stored data: everything, one vendor (``?vendor=``) or one tenant (``&tenant=``)."""
+    vendor, tenant = request.args.get("vendor"), request.args.get("tenant")
+    if tenant is not None and vendor is None:
+        raise BadRequest("'tenant' needs 'vendor' too.")
+    if vendor is not None and vendor not in server().vendors:
+        raise BadRequest(f"Unknown vendor {vendor!r}; known: {', '.join(server().vendors)}.")
+    removed = server().store.reset(vendor, tenant)
+    return jsonify({"reset": {"vendor": vendor, "tenant": tenant, "files": removed}})
+
+
+@admin.get("/specs")
+def list_specs():
+    return jsonify({"specs": [s.name for s in server().specs]})
+
+
+@admin.get("/specs/<name>")
+def get_spec(name: str):
+    """The loaded spec with ``servers`` pointing at this mock: `schemathesis run <this URL>` works."""
+    spec = server().spec(name)
+    if spec is None:
+        raise NotFound(f"No spec named {name!r}; loaded: {', '.join(s.name for s in server().specs)}.")
+    base = request.host_url.rstrip("/")
+    return jsonify(served_document(spec, base))

@@ -1,0 +1,77 @@
+"""create_app(settings): wires specs, store, engine, views and the control plane. No logic of its own."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from .admin import admin
+from .batch import Engine
+from .config import Settings
+from .dialects import known_actions
+from .problems import PROBLEM_JSON, InternalError, Problem, from_status
+from .specs import Spec, load_specs
+from .store import Store
+from .views import register_operations
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class MockServer:
+    """What the control plane and tests reach through ``app.extensions["mockserver"]``."""
+
+    settings: Settings
+    specs: list[Spec]
+    store: Store
+    engine: Engine
+
+    def spec(self, name: str) -> Spec | None:
+        return next((s for s in self.specs if s.name == name), None)
+
+    @property
+    def vendors(self) -> list[str]:
+        return sorted({s.vendor for s in self.specs if s.vendor and s.dialect})
+
+
+def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """The app factory. ``settings`` may be a Settings or a mapping of overrides (tests)."""
+    if not isinstance(settings, Settings):
+        settings = Settings.from_env(**dict(settings or {}))
+    specs = load_specs(settings.specs, known_actions)
+    store = Store(settings.data)
+    server = MockServer(settings=settings, specs=specs, store=store, engine=Engine(store))
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    app.extensions["mockserver"] = server
+    register_operations(app, specs, server.engine, settings)
+    app.register_blueprint(admin)
+    app.register_error_handler(HTTPException, _http_problem)
+    app.register_error_handler(Problem, _problem)
+    app.register_error_handler(Exception, _unexpected)
+    return app
+
+
+def _problem(problem: Problem) -> Response:
+    return Response(problem.to_json(request.path), status=problem.code, mimetype=PROBLEM_JSON)
+
+
+def _http_problem(exc: HTTPException) -> Response:
+    """Routing errors (unknown path, method not allowed, body too large) as RFC 7807."""
+    response = _problem(from_status(exc.code or 500, exc.description or ""))
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error serving %s %s", request.method, request.path)
+    return _problem(InternalError(f"{type(exc).__name__}: the mock failed; see its log."))

@@ -1,0 +1,66 @@
+"""`mockserver serve | check` (click, as Flask ships it)."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Settings
+from .specs import SpecError
+
+
+def _settings(**flags) -> Settings:
+    try:
+        return Settings.from_env(**flags)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mockserver")
+def main() -> None:
+    """Stateful mock of vendor batch create-or-update APIs, for contract testing."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind [MOCKSERVER_HOST; default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [MOCKSERVER_PORT; default 8080].")
+@click.option("--specs", type=click.Path(path_type=Path), default=None,
+              help="Directory of OpenAPI specs [MOCKSERVER_SPECS; default: the shipped specs].")
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Data directory for the TinyDB files [MOCKSERVER_DATA; default ./mockserver-data].")
+@click.option("--workers", type=int, default=None, help="Worker processes [MOCKSERVER_WORKERS; default 1].")
+def serve(host, port, specs, data, workers) -> None:
+    """Serve every spec of the specs directory on the embedded TinyDB store."""
+    settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from .app import create_app
+    from .serving import run
+
+    try:
+        app = create_app(settings)
+    except SpecError as exc:
+        click.echo(f"mockserver: {exc}", err=True)
+        sys.exit(2)
+    run(app, settings)
+
+
+@main.command()
+@click.option("--specs", type=click.Path(path_type=Path), default=None,
+              help="Directory of OpenAPI specs [MOCKSERVER_SPECS; default: the shipped specs].")
+def check(specs) -> None:
+    """Load and validate the specs; exit non-zero with a clear message if one cannot be served."""
+    from .dialects import known_actions
+    from .specs import load_specs
+
+    settings = _settings(specs=specs)
+    try:
+        loaded = load_specs(settings.specs, known_actions)
+    except SpecError as exc:
+        click.echo(f"mockserver: {exc}", err=True)
+        sys.exit(2)
+    for spec in loaded:
+        click.echo(f"ok  {spec.path.name}: {len(spec.operations)} operations under {spec.prefix or '/'}")

@@ -1,0 +1,67 @@
+"""Settings: the ONLY place that reads os.environ.
+
+Every CLI flag has a MOCKSERVER_* environment variable; a flag given on the command line wins.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "MOCKSERVER_"
+
+
+def shipped_specs_dir() -> Path:
+    """The specs shipped with the package (installed: mockserver/specs; source checkout: ./specs)."""
+    packaged = Path(__file__).resolve().parent / "specs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "specs"
+
+
+def _csv(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    specs: Path = field(default_factory=shipped_specs_dir)
+    data: Path = Path("mockserver-data")
+    workers: int = 1
+    # Empty = accept any non-empty API key (the default a CI user wants); else only these.
+    api_keys: frozenset[str] = frozenset()
+    # Audit user when the bearer token is not a JWT naming one.
+    default_user: str = "mockserver"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Defaults, then MOCKSERVER_* variables, then explicit overrides (None means "not given")."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw not in (None, ""):
+                values[f.name] = _parse(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+_PARSERS = {
+    "port": int,
+    "workers": int,
+    "specs": Path,
+    "data": Path,
+    "api_keys": _csv,
+}
+
+
+def _parse(name: str, raw: str) -> Any:
+    parser = _PARSERS.get(name, str)
+    try:
+        return parser(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from None

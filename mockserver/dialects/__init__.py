@@ -1,0 +1,19 @@
+"""The registry of dialects, by the name a spec's ``x-mockserver.dialect`` uses."""
+from __future__ import annotations
+
+from .base import Dialect
+from .vba import VBADialect
+
+DIALECTS: dict[str, Dialect] = {}
+
+
+def register(dialect: Dialect) -> None:
+    DIALECTS[dialect.name] = dialect
+
+
+def known_actions(name: str) -> set[str] | None:
+    dialect = DIALECTS.get(name)
+    return None if dialect is None else set(dialect.actions)
+
+
+register(VBADialect())

@@ -1,0 +1,117 @@
+"""VBA Software (VBAPI) dialect: ``PUT /<entities>-batch`` with a JSON array, answered 207.
+
+Every batch item gets its own ``{"id": [{"key", "value"}], "status", "body"}`` entry, in order:
+201 Created, 200 Updated, or 400 with every bad field named. Envelope: ``{data, error, debug}``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
+from ..specs import Operation, entity_schema_class
+from ..store import Transaction
+from .base import Call, Dialect, Reply
+
+ITEM_STATUS = {CREATED: (201, "Created"), UPDATED: (200, "Updated")}
+# Emulation choice: an item that fails validation is reported 400 with the field errors (VBA's
+# documented per-item statuses are 200, 201, 4xx and 500; the exact text is not documented).
+INVALID_ITEM_STATUS = 400
+
+
+def vba_timestamp(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds, as ASP.NET serializes DateTime (RFC 3339 valid)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def envelope(data: Any, activity_id: str, error: Mapping[str, Any] | None = None) -> dict:
+    return {"data": data, "error": error, "debug": {"activityID": activity_id}}
+
+
+def auto_key(op: Operation) -> Any:
+    """The key value that asks the database to assign a key: the key field's spec ``default`` (0)."""
+    return op.entity_schema()["properties"][op.key].get("default")
+
+
+def nullable_fields(op: Operation) -> list[str]:
+    props = op.entity_schema()["properties"]
+    return [name for name, sub in props.items()
+            if sub.get("nullable") or (isinstance(sub.get("type"), list) and "null" in sub["type"])]
+
+
+def stamp(op: Operation, record: dict, previous: dict | None, user: str, now: str) -> None:
+    """Set the server-managed audit fields (``x-mockserver.managed``: field → role)."""
+    props = op.entity_schema()["properties"]
+    for name, role in op.managed.items():
+        if role in ("created-at", "created-by") and previous is not None:
+            record[name] = previous.get(name)
+            continue
+        value = now if role.endswith("-at") else user
+        limit = props.get(name, {}).get("maxLength")
+        record[name] = value[:limit] if limit else value  # a long user name must still fit the column
+
+
+class VBADialect(Dialect):
+    name = "vba"
+
+    def __init__(self) -> None:
+        self.actions = {"upsert-batch": self.upsert_batch, "get": self.get}
+
+    def error(self, status, title, detail, *, activity_id, extra=None) -> Reply:
+        problem = {"type": f"https://httpstatuses.io/{status}", "title": title, "status": status,
+                   "detail": detail, "instance": f"urn:vbapi:activity:{activity_id}", **(extra or {})}
+        return Reply(status, envelope(None, activity_id, problem))
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def upsert_batch(self, call: Call, engine: Engine) -> Reply:
+        items = call.body
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            return self.error(400, "Bad Request", "The request body must be a JSON array of "
+                              f"{call.operation.entity} objects.", activity_id=call.activity_id)
+        op = call.operation
+        schema = entity_schema_class(op)()
+        now = vba_timestamp(engine.clock())
+        nulls = dict.fromkeys(nullable_fields(op))
+        assign = auto_key(op)
+        order = list(op.entity_schema()["properties"])
+
+        def step(tx: Transaction, index: int, item: dict) -> ItemOutcome:
+            data = load_item(schema, item, key=item.get(op.key))
+            records = tx.records(op.entity)
+            key = data[op.key]
+            if assign is not None and key == assign:
+                key = records.next_key()
+            previous = records.get(key)
+            # PUT replaces: client-writable fields not sent become null.
+            record = {**nulls, **data, op.key: key}
+            stamp(op, record, previous, call.user, now)
+            record = {name: record[name] for name in order if name in record}  # the spec's field order
+            records.put(key, record)
+            return ItemOutcome(index, UPDATED if previous else CREATED, key=key, record=record)
+
+        result = engine.run_batch(call, items, step)
+        data = [self._item_entry(op, outcome) for outcome in result.outcomes]
+        return Reply(207, envelope(data, call.activity_id), result=result)
+
+    def get(self, call: Call, engine: Engine) -> Reply:
+        op = call.operation
+        key = call.path[op.extension["path-key"]]
+        with engine.read(call) as tx:
+            record = tx.records(op.entity).get(key)
+        if record is None:
+            return self.error(404, "Not Found", f"{op.entity} with {op.key} {key} was not found.",
+                              activity_id=call.activity_id)
+        return Reply(200, envelope(record, call.activity_id))
+
+    @staticmethod
+    def _item_entry(op: Operation, outcome: ItemOutcome) -> dict:
+        identity = [{"key": op.key, "value": outcome.key}]
+        if outcome.ok:
+            status, body = ITEM_STATUS[outcome.result]
+            return {"id": identity, "status": status, "body": body}
+        status = outcome.detail.get("status", INVALID_ITEM_STATUS)
+        return {"id": identity, "status": status, "body": outcome.message()}
+
+
+__all__ = ["VBADialect", "ItemFailed"]

@@ -1,0 +1,286 @@
+"""Load and validate the OpenAPI specs at startup → ``Operation`` objects.
+
+Everything about an endpoint comes from its spec: path (prefixed with the path part of the spec's
+``servers`` URL), parameters, body schema, security, and the ``x-mockserver`` extension that binds it
+to a dialect action, an entity and its key. Any problem fails here, at startup, with the file named,
+never per request (connexion's resolver does the same).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+import yaml
+from openapi_spec_validator import validate as validate_openapi
+
+from .schemas import UnsupportedSchema, field_for, schema_for
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "x-mockserver"
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+MANAGED_ROLES = {"created-at", "created-by", "updated-at", "updated-by"}
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+class SpecError(Exception):
+    """A spec cannot be served; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path | query | header | cookie
+    required: bool
+    schema: Mapping[str, Any]
+    field: Any  # marshmallow field that validates the (coerced) value
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One loaded spec file."""
+
+    name: str  # file stem: the name under /__mockserver/specs/<name>
+    path: Path
+    document: Mapping[str, Any]  # as written (served back to clients)
+    vendor: str | None
+    dialect: str | None
+    prefix: str  # path part of servers[0].url, e.g. "/vbasoftware"
+    tenant: Mapping[str, Any]  # {in: header|path|basic-username, name: ...}
+    extension: Mapping[str, Any]
+    operations: tuple["Operation", ...] = ()
+
+
+@dataclass(frozen=True)
+class Operation:
+    spec: Spec
+    operation_id: str
+    method: str  # upper case
+    path: str  # full OpenAPI path template including the prefix
+    rule: str  # the same as a Flask rule
+    action: str
+    extension: Mapping[str, Any]  # the operation's x-mockserver (dialect-specific keys live here)
+    parameters: tuple[Parameter, ...]
+    security: tuple[Mapping[str, list], ...]  # OR of ANDs, as in OpenAPI
+    security_schemes: Mapping[str, Mapping[str, Any]]
+    body_media_types: tuple[str, ...]  # accepted request media types ("" = no body)
+    body_required: bool
+    body_schema: Mapping[str, Any] | None  # dereferenced
+    entity_schemas: Mapping[str, Any] = field(default_factory=dict)  # dereferenced component schemas
+
+    @property
+    def vendor(self) -> str:
+        return self.spec.vendor or self.spec.name
+
+    @property
+    def entity(self) -> str | None:
+        return self.extension.get("entity")
+
+    @property
+    def key(self) -> str | None:
+        return self.extension.get("key")
+
+    @property
+    def managed(self) -> Mapping[str, str]:
+        """Server-managed fields → role (created-at, created-by, updated-at, updated-by)."""
+        return self.extension.get("managed") or {}
+
+    def entity_schema(self, name: str | None = None) -> Mapping[str, Any]:
+        """The dereferenced component schema of the operation's entity (or another named one)."""
+        name = name or self.entity
+        if name not in self.entity_schemas:
+            raise KeyError(f"{self.spec.path}: no component schema {name!r}")
+        return self.entity_schemas[name]
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+def spec_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise SpecError(f"{directory}: specs directory does not exist")
+    files = sorted(p for p in directory.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+    if not files:
+        raise SpecError(f"{directory}: no spec files (*.yaml, *.yml, *.json)")
+    return files
+
+
+def load_specs(directory: Path, known_actions: Callable[[str], set[str] | None]) -> list[Spec]:
+    """Load every spec of a directory. ``known_actions(dialect)`` returns the dialect's actions or None."""
+    specs = [load_spec(path, known_actions) for path in spec_files(directory)]
+    seen: dict[tuple[str, str], str] = {}
+    for spec in specs:
+        for op in spec.operations:
+            key = (op.method, op.rule)
+            if key in seen:
+                raise SpecError(f"{spec.path}: {op.method} {op.path} is also served by {seen[key]}")
+            seen[key] = str(spec.path)
+    return specs
+
+
+def load_spec(path: Path, known_actions: Callable[[str], set[str] | None]) -> Spec:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot be read: {exc}") from None
+    if not isinstance(document, dict):
+        raise SpecError(f"{path}: not an OpenAPI document (top level is not a mapping)")
+    try:
+        validate_openapi(document)
+    except Exception as exc:  # the validator raises several unrelated types; all mean "invalid spec"
+        message = str(getattr(exc, "message", exc)).splitlines()[0]
+        where = "/".join(str(p) for p in getattr(exc, "path", ()) or ())
+        raise SpecError(f"{path}: invalid OpenAPI: {message}" + (f" (at {where})" if where else "")) from None
+    try:
+        return _build_spec(path, document, known_actions)
+    except (UnsupportedSchema, KeyError, TypeError, ValueError) as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def _build_spec(path: Path, document: dict, known_actions: Callable[[str], set[str] | None]) -> Spec:
+    ext = document.get(EXTENSION) or {}
+    if not isinstance(ext, dict):
+        raise SpecError(f"{path}: top-level {EXTENSION} must be a mapping")
+    resolved = dereference(document)
+    servers = document.get("servers") or [{"url": "/"}]
+    prefix = urlsplit(servers[0]["url"]).path.rstrip("/")
+    spec = Spec(
+        name=path.stem,
+        path=path,
+        document=document,
+        vendor=ext.get("vendor"),
+        dialect=ext.get("dialect"),
+        prefix=prefix,
+        tenant=ext.get("tenant") or {},
+        extension=ext,
+    )
+    if ext.get("control-plane"):
+        return spec  # described only; served by the admin blueprint
+    if not spec.dialect or not spec.vendor:
+        raise SpecError(f"{path}: top-level {EXTENSION} needs 'vendor' and 'dialect' (or 'control-plane: true')")
+    if not re.fullmatch(r"[a-z0-9_-]+", spec.vendor):
+        raise SpecError(f"{path}: vendor {spec.vendor!r} must match [a-z0-9_-]+")
+    actions = known_actions(spec.dialect)
+    if actions is None:
+        raise SpecError(f"{path}: unknown dialect {spec.dialect!r}")
+    if spec.tenant.get("in") not in ("header", "path", "basic-username"):
+        raise SpecError(f"{path}: {EXTENSION}.tenant.in must be header, path or basic-username")
+    operations = []
+    for template, item in (resolved.get("paths") or {}).items():
+        for method in HTTP_METHODS:
+            if method in item:
+                operations.append(_build_operation(spec, resolved, template, item, method, actions))
+    object.__setattr__(spec, "operations", tuple(operations))
+    return spec
+
+
+def _build_operation(spec: Spec, resolved: dict, template: str, item: dict, method: str,
+                     actions: set[str]) -> Operation:
+    raw = item[method]
+    where = f"{method.upper()} {template}"
+    ext = raw.get(EXTENSION)
+    if not isinstance(ext, dict) or "action" not in ext:
+        raise SpecError(f"{spec.path}: {where} has no {EXTENSION}.action (every served operation needs one)")
+    if ext["action"] not in actions:
+        raise SpecError(f"{spec.path}: {where}: dialect {spec.dialect!r} has no action {ext['action']!r} "
+                        f"(known: {', '.join(sorted(actions))})")
+    components = resolved.get("components", {})
+    schemas = components.get("schemas", {})
+    for name_key in ("entity",):
+        if ext.get(name_key) and ext[name_key] not in schemas:
+            raise SpecError(f"{spec.path}: {where}: {EXTENSION}.{name_key} {ext[name_key]!r} is not a component schema")
+    managed = ext.get("managed") or {}
+    if not isinstance(managed, dict) or not set(managed.values()) <= MANAGED_ROLES:
+        raise SpecError(f"{spec.path}: {where}: {EXTENSION}.managed must map fields to roles "
+                        f"({', '.join(sorted(MANAGED_ROLES))})")
+    params: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for param in list(item.get("parameters", [])) + list(raw.get("parameters", [])):
+        params[(param["in"], param["name"])] = param  # operation-level overrides path-level
+    parameters = tuple(
+        Parameter(
+            name=p["name"], location=p["in"], required=bool(p.get("required", p["in"] == "path")),
+            schema=p.get("schema", {}),
+            field=field_for(p.get("schema", {}), required=bool(p.get("required")), name=p["name"]),
+        )
+        for p in params.values()
+    )
+    body = raw.get("requestBody") or {}
+    content = body.get("content") or {}
+    body_schema = next(iter(content.values()), {}).get("schema") if content else None
+    security = raw.get("security", resolved.get("security", []))
+    full_path = spec.prefix + template
+    return Operation(
+        spec=spec,
+        operation_id=raw.get("operationId") or f"{method}{template}",
+        method=method.upper(),
+        path=full_path,
+        rule=re.sub(r"{([^}]+)}", r"<\1>", full_path),
+        action=ext["action"],
+        extension=ext,
+        parameters=parameters,
+        security=tuple(security),
+        security_schemes=components.get("securitySchemes", {}),
+        body_media_types=tuple(content),
+        body_required=bool(body.get("required")),
+        body_schema=body_schema,
+        entity_schemas=schemas,
+    )
+
+
+def dereference(document: Mapping[str, Any]) -> dict:
+    """A copy of the document with every local ``$ref`` inlined (cycles are rejected)."""
+
+    def resolve(pointer: str) -> Any:
+        if not pointer.startswith("#/"):
+            raise SpecError(f"only local $ref are supported, got {pointer!r}")
+        node: Any = document
+        for part in pointer[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[part]
+        return node
+
+    def walk(node: Any, stack: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                pointer = node["$ref"]
+                if pointer in stack:
+                    raise SpecError(f"recursive $ref {pointer!r} is not supported")
+                target = walk(resolve(pointer), stack + (pointer,))
+                siblings = {k: walk(v, stack) for k, v in node.items() if k != "$ref"}
+                return {**target, **siblings} if isinstance(target, dict) else target
+            return {k: walk(v, stack) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, stack) for v in node]
+        return node
+
+    return walk(copy.deepcopy(dict(document)), ())
+
+
+def served_document(spec: Spec, base_url: str) -> dict:
+    """The spec as served by the mock: ``servers`` points at this mock, keeping the vendor's path."""
+    document = copy.deepcopy(dict(spec.document))
+    vendor_servers = document.get("servers")
+    document["servers"] = [{"url": base_url.rstrip("/") + spec.prefix, "description": "this mockserver"}]
+    if vendor_servers:
+        document.setdefault(EXTENSION, {})["vendor-servers"] = vendor_servers
+    return document
+
+
+def entity_schema_class(op: Operation, name: str | None = None):
+    """The marshmallow schema class of an entity (built once per name; see schemas.schema_for)."""
+    name = name or op.entity
+    return _schema_cache(op.spec.path, name, op)
+
+
+_SCHEMAS: dict[tuple[Path, str], Any] = {}
+
+
+def _schema_cache(path: Path, name: str, op: Operation):
+    key = (path, name)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = schema_for(op.entity_schema(name), name=name)
+    return _SCHEMAS[key]

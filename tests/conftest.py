@@ -1,0 +1,48 @@
+"""Shared fixtures: app → client (Flask test client, fresh temp data dir per test) and a real server.
+
+Flaskr's chain (app → client) plus ``live_server``: a real `python -m mockserver serve` process on a
+free 127.0.0.1 port, started and stopped by the test.
+"""
+from __future__ import annotations
+
+import pytest
+
+from mockserver import create_app
+from tests.support import LiveServer, free_port  # noqa: F401  (re-exported for test modules)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def app(data_dir):
+    return create_app({"data": data_dir})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    """The app's store, to assert what was (not) stored."""
+    return app.extensions["mockserver"].store
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """Factory: ``live_server(**env)`` starts a real server; every server started is stopped after the test."""
+    started: list[LiveServer] = []
+
+    def start(*args: str, data=None, env=None) -> LiveServer:
+        server = LiveServer(data=data or tmp_path / "live-data", args=args, env=env or {})
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
