@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from . import __version__
-from .problems import BadRequest, NotFound
+from .problems import NotFound
 from .specs import served_document
 
 admin = Blueprint("mockserver_admin", __name__, url_prefix="/__mockserver")
@@ -27,13 +27,16 @@ def health():
 
 @admin.post("/reset")
 def reset():
-    """Delete stored data: everything, one vendor (``?vendor=``) or one tenant (``&tenant=``)."""
+    """Delete stored data: everything, one vendor (``?vendor=``), one tenant of a vendor
+    (``?vendor=&tenant=``) or one tenant name under every vendor (``?tenant=``)."""
     vendor, tenant = request.args.get("vendor"), request.args.get("tenant")
-    if tenant is not None and vendor is None:
-        raise BadRequest("'tenant' needs 'vendor' too.")
     if vendor is not None and vendor not in server().vendors:
-        raise BadRequest(f"Unknown vendor {vendor!r}; known: {', '.join(server().vendors)}.")
-    removed = server().store.reset(vendor, tenant)
+        raise NotFound(f"Unknown vendor {vendor!r}; known: {', '.join(server().vendors)}.")
+    store = server().store
+    if tenant is not None and vendor is None:
+        removed = sum(store.reset(v, tenant) for v in server().vendors)
+    else:
+        removed = store.reset(vendor, tenant)
     return jsonify({"reset": {"vendor": vendor, "tenant": tenant, "files": removed}})
 
 

@@ -192,9 +192,10 @@ def field_for(schema: Mapping[str, Any], *, required: bool = False, name: str = 
     schema = merge_all_of(schema)
     kind, nullable = type_and_nullable(schema)
     options: dict[str, Any] = {"required": required, "allow_none": nullable}
-    if "default" in schema:
+    if "default" in schema and not required:
+        # A required field stays required even with a database default: VBA's seeds say the API
+        # requires call_Key and tells clients to send the default (0) themselves.
         options["load_default"] = schema["default"]
-        options["required"] = False  # a database default satisfies NOT NULL (VBA seeds say so)
     alternatives = schema.get("oneOf") or schema.get("anyOf")
     if alternatives:
         subs = [field_for(alt, name=name) for alt in alternatives]

@@ -1,9 +1,8 @@
-"""Per-(vendor, tenant) TinyDB files with atomic writes and batch transactions.
+"""Per-(vendor, tenant) TinyDB files with atomic writes and one-write-per-batch transactions.
 
-Layout: ``<data_dir>/<vendor>/<encoded tenant>.json``, each an ordinary TinyDB
-file: ``{entity: {str(key): record}, "__store__": {meta, seq, info}}``.
-A transaction holds ``<file>.lock`` (``flock``) for its whole duration, works on
-an in-memory copy and writes the file at most once, atomically, at the end.
+Each ``<data_dir>/<vendor>/<encoded tenant>.json`` is an ordinary TinyDB file,
+``{entity: {str(key): record}, "__store__": {"meta", "seq", "info"}}``, guarded by
+``flock`` on ``<file>.lock`` and only ever replaced whole (temp file + os.replace).
 """
 from __future__ import annotations
 
@@ -32,12 +31,11 @@ from tinydb.table import Table
 logger = logging.getLogger(__name__)
 
 Key = Union[int, str]
-Signature = tuple[int, int, int]
-
-RESERVED = "__store__"  # internal table: {"meta": {...}, "seq": {entity: n}, "info": {...}}
+Signature = tuple[int, int, int]  # (st_ino, st_mtime_ns, st_size)
+RESERVED = "__store__"  # internal table; entity names may not start with "__"
 _VENDOR_RE = re.compile(r"^[a-z0-9_-]+$")
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_MAX_NAME = 200  # longer encodings are hashed; hashed names are always longer than this
+_MAX_NAME = 200  # plain encodings are at most this long; hashed ones always longer
 _HASH_PREFIX = 160
 
 
@@ -45,10 +43,8 @@ class StoreError(Exception):
     """The server's own storage failed (I/O, corrupt file) - not the client's fault."""
 
 
-# --------------------------------------------------------------------------- names
-
 def encode_tenant(tenant: str) -> str:
-    """File stem for a tenant: reversible, path-safe, and bounded in length."""
+    """File stem for an untrusted tenant name: reversible, path-safe, bounded."""
     if not isinstance(tenant, str):
         raise TypeError(f"tenant must be str, not {type(tenant).__name__}")
     if tenant == "":
@@ -63,13 +59,11 @@ def encode_tenant(tenant: str) -> str:
 
 
 def decode_tenant(stem: str) -> str | None:
-    """Inverse of encode_tenant; None for hashed stems (the name lives in the file)."""
+    """Inverse of encode_tenant; None for hashed stems (the name is kept in the file)."""
     if len(stem) > _MAX_NAME:
         return None
-    if stem == "~":
-        return ""
     out, i = bytearray(), 0
-    while i < len(stem):
+    while i < len(stem) and stem != "~":
         if stem[i] == "~":
             out.append(int(stem[i + 1:i + 3], 16))
             i += 3
@@ -77,8 +71,8 @@ def decode_tenant(stem: str) -> str | None:
             out.append(ord(stem[i]))
             i += 1
     name = out.decode("utf-8", "surrogatepass")
-    if encode_tenant(name) != stem:  # e.g. a foreign "a.b.json": not one of ours
-        raise ValueError(f"not a canonical tenant file name: {stem!r}")
+    if encode_tenant(name) != stem:  # e.g. a stray "a.b.json" is not one of ours
+        raise ValueError(f"not a tenant file name: {stem!r}")
     return name
 
 
@@ -87,8 +81,6 @@ def _check_vendor(vendor: str) -> str:
         raise ValueError(f"invalid vendor name {vendor!r}")
     return vendor
 
-
-# --------------------------------------------------------------------- storages
 
 class AtomicJSONStorage(Storage):
     """JSON file replaced atomically, so readers and crashes never see half a write."""
@@ -101,60 +93,42 @@ class AtomicJSONStorage(Storage):
     def read(self) -> dict[str, Any] | None:
         try:
             with open(self.path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                raw = fh.read()
+                st, raw = os.fstat(fh.fileno()), fh.read()
         except FileNotFoundError:
             self.signature = None
             return None
         except OSError as exc:
             raise StoreError(f"cannot read {self.path}: {exc}") from exc
         self.signature = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if not raw:
-            return None  # TinyDB's convention for "empty database"
         try:
-            return json.loads(raw)
+            return json.loads(raw) if raw else None  # None: TinyDB's "empty database"
         except ValueError as exc:
             raise StoreError(f"corrupt store file {self.path}: {exc}") from exc
 
     def write(self, data: dict[str, Any]) -> None:
-        directory = self.path.parent
-        tmp: str | None = None
+        directory, tmp = self.path.parent, None
         try:
             directory.mkdir(parents=True, exist_ok=True)
+            prev = self.path.stat().st_mtime_ns if self.path.exists() else 0
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, separators=(",", ":"))
                 fh.flush()
                 os.fsync(fh.fileno())
-                # Strictly increasing mtime per version: (ino, mtime, size) then
-                # identifies a version even if the inode number gets recycled.
-                stamp = max(time.time_ns(), self._mtime_ns() + 1)
+                # Strictly increasing mtime keeps (ino, mtime, size) unique per version
+                # although inode numbers get recycled and clocks can be coarse.
+                stamp = max(time.time_ns(), prev + 1)
                 os.utime(fh.fileno(), ns=(stamp, stamp))
             os.replace(tmp, self.path)
             tmp = None
-            st = os.stat(self.path)
+            st = self.path.stat()
         except Exception as exc:
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         finally:
             if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    logger.warning("could not remove temp file %s", tmp)
+                Path(tmp).unlink(missing_ok=True)
         self.signature = (st.st_ino, st.st_mtime_ns, st.st_size)
-        self._fsync_dir(directory)
-        logger.debug("wrote %s (%d bytes)", self.path, st.st_size)
-
-    def _mtime_ns(self) -> int:
-        try:
-            return os.stat(self.path).st_mtime_ns
-        except FileNotFoundError:
-            return 0
-
-    @staticmethod
-    def _fsync_dir(directory: Path) -> None:
-        """Make the rename itself durable; the data is already visible, so only warn."""
-        try:
+        try:  # make the rename durable; the data is already visible, so only warn
             dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 os.fsync(dfd)
@@ -162,6 +136,7 @@ class AtomicJSONStorage(Storage):
                 os.close(dfd)
         except OSError as exc:
             logger.warning("fsync of directory %s failed: %s", directory, exc)
+        logger.debug("wrote %s (%d bytes)", self.path, st.st_size)
 
 
 class TransactionMiddleware(Middleware):
@@ -173,7 +148,7 @@ class TransactionMiddleware(Middleware):
         self.dirty = False
 
     def load(self, data: dict[str, Any]) -> None:
-        """Seed the working copy (e.g. from a cache) instead of reading the file."""
+        """Seed the working copy (from the Store's cache) instead of reading the file."""
         self._data, self.dirty = data, False
 
     def read(self) -> dict[str, Any]:
@@ -191,7 +166,7 @@ class TransactionMiddleware(Middleware):
 
 
 class KeyedTable(Table):
-    """A table whose doc_ids are the records' own keys, so lookups are dict hits."""
+    """doc_id is the record's own key (as str), so lookups are dict hits, not scans."""
 
     document_id_class = str
 
@@ -200,39 +175,43 @@ class _DB(TinyDB):
     table_class = KeyedTable
 
 
-# ------------------------------------------------------------------ transaction
+def _doc_id(key: Key) -> str:
+    if isinstance(key, bool) or not isinstance(key, (int, str)):
+        raise TypeError(f"record key must be int or str, not {type(key).__name__}")
+    return str(key)
+
 
 class Records:
-    """One entity's records inside a transaction, addressed by key without scanning."""
+    """One entity's records inside a transaction, addressed by key without scanning.
+
+    Reads go through TinyDB's Table; writes go straight into the table dict because
+    Table's writers rebuild the whole table per call and update() merges fields.
+    """
 
     def __init__(self, tx: Transaction, table: Table) -> None:
         self._tx, self._table = tx, table
 
     def _docs(self, create: bool = False) -> dict[str, Any]:
         tables = self._table.storage.read()
-        if create:
-            return tables.setdefault(self._table.name, {})
-        return tables.get(self._table.name, {})
+        return tables.setdefault(self._table.name, {}) if create else tables.get(self._table.name, {})
 
     def get(self, key: Key) -> dict | None:
-        doc = self._table.get(doc_id=_doc_id(key))
-        return None if doc is None else copy.deepcopy(dict(doc))
+        doc = self._table.get(doc_id=_doc_id(key))  # type: ignore[arg-type]
+        return None if doc is None else copy.deepcopy(dict(doc))  # Document is a shallow copy
 
     def put(self, key: Key, record: dict) -> None:
-        """Insert or replace the whole record (TinyDB's update() would merge fields)."""
         doc_id = _doc_id(key)
         if not isinstance(record, dict):
             raise TypeError("record must be a dict")
-        text = json.dumps(record)  # rejects non-JSON values now, not at commit
+        text = json.dumps(record)  # rejects non-JSON values here rather than at commit
         self._bump_seq(key)
         docs = self._docs(create=True)
-        if doc_id not in docs or json.dumps(docs[doc_id]) != text:  # 1 == True, "1" != "true"
-            docs[doc_id] = json.loads(text)  # detached, exactly what a reload returns
+        if doc_id not in docs or json.dumps(docs[doc_id]) != text:  # JSON, since 1 == True
+            docs[doc_id] = json.loads(text)  # detached, and exactly what a reload returns
             self._touch()
 
     def delete(self, key: Key) -> bool:
-        docs = self._docs()
-        if docs.pop(_doc_id(key), None) is None:
+        if self._docs().pop(_doc_id(key), None) is None:
             return False
         self._touch()
         return True
@@ -244,14 +223,12 @@ class Records:
         return len(self._table)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, (int, str)) and not isinstance(key, bool) \
-            and str(key) in self._docs()
+        return isinstance(key, (int, str)) and not isinstance(key, bool) and str(key) in self._docs()
 
     def next_key(self) -> int:
-        """Hand out the next integer key; each call reserves one, so ids never repeat."""
+        """Reserve the next integer key; every call hands out a new one, never reused."""
         seq = self._tx._internal("seq")
-        key = int(seq.get(self._table.name, 0)) + 1
-        seq[self._table.name] = key
+        seq[self._table.name] = key = seq.get(self._table.name, 0) + 1
         self._tx.changed = True
         return key
 
@@ -270,14 +247,8 @@ class Records:
         self._tx.changed = True
 
 
-def _doc_id(key: Key) -> str:
-    if isinstance(key, bool) or not isinstance(key, (int, str)):
-        raise TypeError(f"record key must be int or str, not {type(key).__name__}")
-    return str(key)
-
-
 class Transaction:
-    """A batch's view of one tenant file; everything lands in one write or none."""
+    """A batch's view of one tenant file; it lands in one write or not at all."""
 
     def __init__(self, vendor: str, tenant: str, db: TinyDB) -> None:
         self.vendor, self.tenant = vendor, tenant
@@ -285,11 +256,11 @@ class Transaction:
         self._records: dict[str, Records] = {}
         self._dirty = False
         self.meta: dict[str, Any] = self._internal("meta")
-        self._meta_snapshot = _dump(self.meta)
+        self._meta_snapshot = json.dumps(self.meta, sort_keys=True)
 
     @property
     def changed(self) -> bool:
-        return self._dirty or _dump(self.meta) != self._meta_snapshot
+        return self._dirty or json.dumps(self.meta, sort_keys=True) != self._meta_snapshot
 
     @changed.setter
     def changed(self, value: bool) -> None:
@@ -306,22 +277,16 @@ class Transaction:
         return self._db.storage.read().setdefault(RESERVED, {}).setdefault(section, {})
 
     def _commit(self) -> tuple[Signature | None, dict[str, Any]]:
-        """Write once; returns what the cache should remember."""
+        """Write once; returns (signature, data) for the cache."""
         mw: TransactionMiddleware = self._db.storage  # type: ignore[assignment]
         data = mw.read()
         internal = data.setdefault(RESERVED, {})
-        internal["meta"] = copy.deepcopy(self.meta)  # detach: callers may keep tx.meta
+        internal["meta"] = copy.deepcopy(self.meta)  # detach: the caller may keep tx.meta
         internal["info"] = {"vendor": self.vendor, "tenant": self.tenant}
         mw.write(data)
         mw.commit()
         return mw.storage.signature, data
 
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
-# ------------------------------------------------------------------------ store
 
 class Store:
     """All vendor/tenant files under one data directory."""
@@ -340,30 +305,27 @@ class Store:
 
     @contextmanager
     def transaction(self, vendor: str, tenant: str, *, write: bool = True) -> Iterator[Transaction]:
-        """Lock the (vendor, tenant) file, load it, yield; write once on clean exit.
+        """Lock the (vendor, tenant) file, load it, yield; write it once on clean exit.
 
         On exception nothing is written. write=False takes a shared lock and never
         writes, even if the transaction was mutated.
         """
         path = self.path_for(vendor, tenant)
-        if not write and not path.exists():  # nothing to read: touch no disk at all
+        if not write and not path.exists():  # nothing to read: leave no trace on disk
             yield self._begin(vendor, tenant, path, {})
             return
         with self._locked(path, shared=not write):
             tx = self._begin(vendor, tenant, path, self._load(path))
             yield tx
             if write and tx.changed:
-                signature, data = tx._commit()
-                self._remember(path, signature, data)
+                self._remember(path, *tx._commit())
 
     def vendors(self) -> list[str]:
         """Vendors that currently hold at least one tenant file."""
         if not self.data_dir.is_dir():
             return []
-        return sorted(
-            d.name for d in self.data_dir.iterdir()
-            if d.is_dir() and _VENDOR_RE.match(d.name) and any(self._files(d.name))
-        )
+        return sorted(d.name for d in self.data_dir.iterdir()
+                      if d.is_dir() and _VENDOR_RE.match(d.name) and any(self._files(d.name)))
 
     def tenants(self, vendor: str) -> list[str]:
         names = []
@@ -371,7 +333,7 @@ class Store:
             try:
                 name = decode_tenant(path.stem)
                 if name is None:  # hashed long name: the real one is inside
-                    name = AtomicJSONStorage(path).read()[RESERVED]["info"]["tenant"]
+                    name = AtomicJSONStorage(path).read()[RESERVED]["info"]["tenant"]  # type: ignore[index]
             except (ValueError, KeyError, TypeError, StoreError) as exc:
                 logger.warning("skipping unrecognised store file %s: %s", path, exc)
                 continue
@@ -380,27 +342,22 @@ class Store:
 
     def reset(self, vendor: str | None = None, tenant: str | None = None) -> int:
         """Delete tenant files (all, one vendor's, or one tenant's); returns how many."""
-        if tenant is not None and vendor is None:
-            raise ValueError("reset(tenant=...) requires a vendor")
-        if tenant is not None:
-            paths = [self.path_for(vendor, tenant)]  # type: ignore[arg-type]
+        if vendor is None:
+            if tenant is not None:
+                raise ValueError("reset(tenant=...) requires a vendor")
+            paths = [p for v in self.vendors() for p in self._files(v)]
         else:
-            vendors = [_check_vendor(vendor)] if vendor is not None else self.vendors()
-            paths = [p for v in vendors for p in self._files(v)]
+            paths = [self.path_for(vendor, tenant)] if tenant is not None else list(self._files(vendor))
         removed = 0
         for path in paths:
             with self._locked(path, shared=False):
-                try:
+                if path.exists():
                     path.unlink()
                     removed += 1
-                except FileNotFoundError:
-                    pass
                 with self._cache_lock:
                     self._cache.pop(path, None)
-        logger.info("reset vendor=%s tenant=%s: %d file(s) removed", vendor, tenant, removed)
+        logger.info("reset vendor=%s tenant=%r: %d file(s) removed", vendor, tenant, removed)
         return removed
-
-    # -- internals -------------------------------------------------------------
 
     def _files(self, vendor: str) -> Iterator[Path]:
         directory = self.data_dir / _check_vendor(vendor)
@@ -414,35 +371,33 @@ class Store:
         return Transaction(vendor, tenant, db)
 
     def _load(self, path: Path) -> dict[str, Any]:
-        """A private deep copy of the file, from cache if the file is unchanged."""
+        """A private deep copy of the file, from the cache if the file is unchanged."""
         try:
-            st = os.stat(path)
+            st = path.stat()
         except FileNotFoundError:
             return {}
-        signature = (st.st_ino, st.st_mtime_ns, st.st_size)
         with self._cache_lock:
             hit = self._cache.get(path)
-        if hit is None or hit[0] != signature:
+        if hit is None or hit[0] != (st.st_ino, st.st_mtime_ns, st.st_size):
             storage = AtomicJSONStorage(path)
             data = storage.read() or {}
             hit = self._remember(path, storage.signature, data)
         return copy.deepcopy(hit[1])
 
     def _remember(self, path: Path, signature: Signature | None, data: dict[str, Any]):
-        entry = (signature, data)
         with self._cache_lock:
             if signature is None:
                 self._cache.pop(path, None)
-                return entry
-            self._cache[path] = entry
-            self._cache.move_to_end(path)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return entry
+            else:
+                self._cache[path] = (signature, data)
+                self._cache.move_to_end(path)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return signature, data
 
     @contextmanager
     def _locked(self, path: Path, *, shared: bool) -> Iterator[None]:
-        """Thread lock (writers) + flock on <file>.lock; refuses same-thread nesting."""
+        """Per-path thread lock (writers) + flock; same-thread nesting would deadlock."""
         held: set[Path] = self._held.__dict__.setdefault("paths", set())
         if path in held:
             raise StoreError(f"nested transaction on {path} would deadlock")
@@ -465,7 +420,7 @@ class Store:
 
 @contextmanager
 def _flock(lock_path: Path, data_path: Path, *, shared: bool) -> Iterator[None]:
-    """flock the lock file; retry if it was unlinked while we waited for it."""
+    """flock lock_path; retry if it was unlinked while we waited (see the finally)."""
     while True:
         try:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -474,26 +429,20 @@ def _flock(lock_path: Path, data_path: Path, *, shared: bool) -> Iterator[None]:
             raise StoreError(f"cannot open lock file {lock_path}: {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            if _same_file(fd, lock_path):
-                break
+            current = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+        except FileNotFoundError:
+            current = False
         except BaseException:
             os.close(fd)
             raise
+        if current:
+            break
         os.close(fd)
     try:
         yield
     finally:
         try:
             if not shared and not data_path.exists():
-                lock_path.unlink(missing_ok=True)  # no data left to guard: leave no litter
+                lock_path.unlink(missing_ok=True)  # nothing left to guard: leave no litter
         finally:
             os.close(fd)  # releases the lock
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return False
-    fst = os.fstat(fd)
-    return (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino)

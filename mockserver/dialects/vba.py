@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
+from ..schemas import INT_RANGES
 from ..specs import Operation, entity_schema_class
 from ..store import Transaction
 from .base import Call, Dialect, Reply
@@ -31,6 +32,12 @@ def envelope(data: Any, activity_id: str, error: Mapping[str, Any] | None = None
 def auto_key(op: Operation) -> Any:
     """The key value that asks the database to assign a key: the key field's spec ``default`` (0)."""
     return op.entity_schema()["properties"][op.key].get("default")
+
+
+def key_maximum(op: Operation) -> int:
+    """The largest key the key column holds (int32 unless the spec says otherwise)."""
+    key_schema = op.entity_schema()["properties"][op.key]
+    return key_schema.get("maximum", INT_RANGES.get(key_schema.get("format", "int32"), (0, 2**31 - 1))[1])
 
 
 def nullable_fields(op: Operation) -> list[str]:
@@ -75,6 +82,7 @@ class VBADialect(Dialect):
         nulls = dict.fromkeys(nullable_fields(op))
         assign = auto_key(op)
         order = list(op.entity_schema()["properties"])
+        key_limit = key_maximum(op)
 
         def step(tx: Transaction, index: int, item: dict) -> ItemOutcome:
             data = load_item(schema, item, key=item.get(op.key))
@@ -82,6 +90,9 @@ class VBADialect(Dialect):
             key = data[op.key]
             if assign is not None and key == assign:
                 key = records.next_key()
+                if key > key_limit:
+                    raise ItemFailed([(op.key, "The database could not assign a new key: key space exhausted.")],
+                                     key=data[op.key], status=500)
             previous = records.get(key)
             # PUT replaces: client-writable fields not sent become null.
             record = {**nulls, **data, op.key: key}

@@ -61,13 +61,33 @@ def test_vba_batch_creates_then_updates(client, store, path, read, entity, key, 
 
 
 @pytest.mark.parametrize("path,read,entity,key,item", AUTO_KEY, ids=[e[2] for e in AUTO_KEY])
-def test_vba_key_zero_and_omitted_key_assign_next_keys(client, store, path, read, entity, key, item):
+def test_vba_key_zero_assigns_next_keys(client, store, path, read, entity, key, item):
     put(client, path, [{key: 10, **item}])
-    body = assert_envelope(put(client, path, [{key: 0, **item}, dict(item)]), 207)
+    body = assert_envelope(put(client, path, [{key: 0, **item}, {key: 0, **item}]), 207)
     assert [d["id"][0]["value"] for d in body["data"]] == [11, 12]
     assert [d["status"] for d in body["data"]] == [201, 201]
     assert stored(store, entity, 11)[key] == 11 and stored(store, entity, 12)[key] == 12
     assert stored(store, entity, 0) is None
+
+
+@pytest.mark.parametrize("path,read,entity,key,item", ENDPOINTS, ids=ids)
+def test_vba_omitted_key_is_rejected_because_the_api_requires_it(client, store, path, read, entity, key, item):
+    # The seeds: the key is NOT NULL and "required by the API"; clients must send the default 0.
+    body = assert_envelope(put(client, path, [dict(item)]), 207)
+    assert body["data"][0]["status"] == 400
+    assert f"{key}: Missing data for required field." in body["data"][0]["body"]
+    with store.transaction("vbasoftware", TENANT, write=False) as tx:
+        assert len(tx.records(entity)) == 0
+
+
+def test_vba_key_space_exhausted_fails_the_item_with_500(client, store):
+    path = "/vbasoftware/call-trackings-batch"
+    put(client, path, [{"call_Key": 2**31 - 1}])
+    body = put(client, path, [{"call_Key": 0}, {"call_Key": 5}]).get_json()
+    assert [d["status"] for d in body["data"]] == [500, 201]
+    assert "key space exhausted" in body["data"][0]["body"]
+    with store.transaction("vbasoftware", TENANT, write=False) as tx:
+        assert len(tx.records("CallTracking")) == 2
 
 
 def test_vba_event_id_is_required(client, store):

@@ -442,13 +442,16 @@ def test_store_cache_not_fooled_by_recycled_inode(tmp_path: Path) -> None:
         assert _get(a, "c", "n") == {"value": 2 * i + 2}
 
 
-def test_store_every_write_changes_the_file_signature(store: Store) -> None:
-    path, seen = store.path_for(V, "t1"), set()
-    for i in range(50):
-        _put(store, "c", "n", {"value": i % 10})
-        st = os.stat(path)
-        seen.add((st.st_ino, st.st_mtime_ns, st.st_size))
-    assert len(seen) == 50
+def test_store_mtime_strictly_increases_per_write(store: Store) -> None:
+    """The cache key (ino, mtime, size) must change per version even if the clock does not."""
+    path = store.path_for(V, "t1")
+    _put(store, "c", "n", {"value": 1})
+    ahead = os.stat(path).st_mtime_ns + 10**10  # as if the clock stood still / went back
+    os.utime(path, ns=(ahead, ahead))
+    _put(store, "c", "n", {"value": 2})
+    assert os.stat(path).st_mtime_ns > ahead
+    _put(store, "c", "n", {"value": 3})
+    assert os.stat(path).st_mtime_ns > ahead + 1
 
 
 def test_store_threads_lose_no_update(store: Store) -> None:
