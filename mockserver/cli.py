@@ -63,4 +63,5 @@ def check(specs) -> None:
         click.echo(f"mockserver: {exc}", err=True)
         sys.exit(2)
     for spec in loaded:
-        click.echo(f"ok  {spec.path.name}: {len(spec.operations)} operations under {spec.prefix or '/'}")
+        what = "control plane" if spec.extension.get("control-plane") else f"{len(spec.operations)} operations"
+        click.echo(f"ok  {spec.path.name}: {what} under {spec.prefix or '/'}")
