@@ -69,6 +69,8 @@ def parse_body(op: Operation) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(400, "Bad Request", f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise Rejected(400, "Bad Request", "The request body is nested too deeply.") from None
 
 
 def resolve_tenant(op: Operation, params: dict[str, dict[str, Any]], basic_username: str | None) -> str:

@@ -172,7 +172,9 @@ def test_vba_failed_update_keeps_the_stored_record(client, store):
     (b"[{}, 3]", "application/json"),
     (b"", "application/json"),
     (b"[NaN]", "application/json"),
-], ids=["not-json", "object", "numbers", "mixed", "empty", "nan"])
+    (b"[" * 100_000 + b"]" * 100_000, "application/json"),
+    (b"\xff\xfe[]", "application/json"),
+], ids=["not-json", "object", "numbers", "mixed", "empty", "nan", "deeply-nested", "not-utf8"])
 def test_vba_malformed_body_is_400_and_stores_nothing(client, data_dir, payload, content_type):
     resp = client.put("/vbasoftware/call-trackings-batch", data=payload,
                       headers={**HEADERS, "Content-Type": content_type})
