@@ -185,9 +185,8 @@ def item_fault_hook(faults: FaultBook) -> ItemFault:
 
 
 def journal_entry(op: Operation, exchange: Exchange, started: float) -> dict[str, Any]:
-    """The journal's record of one exchange, credentials masked."""
-    masker = Masker(credential_values(exchange.principal),
-                    [s.get("name", "") for s in op.security_schemes.values() if s.get("type") == "apiKey"])
+    """The journal's record of one exchange, credentials masked (accepted or not)."""
+    masker = request_masker(op, exchange.principal)
     body, truncated = journal_body(request.get_data(cache=True), masker)
     result = exchange.reply.result
     items = None if result is None else [
@@ -212,10 +211,21 @@ def journal_entry(op: Operation, exchange: Exchange, started: float) -> dict[str
     }
 
 
-def credential_values(principal: Principal) -> list[str]:
+def request_masker(op: Operation, principal: Principal) -> Masker:
+    """Masks every credential the request carries: the principal's, and whatever sits in a credential
+    header, query parameter or cookie (also when authentication failed)."""
+    names = [s.get("name", "") for s in op.security_schemes.values() if s.get("type") == "apiKey"]
+    masker = Masker(secret_names=names)
+    sent = [v for k, v in request.headers.items() if k.lower() in masker.secret_names]
+    sent += [v for k, vs in request.args.lists() if k.lower() in masker.secret_names for v in vs]
+    sent += [v for k, v in request.cookies.items() if k.lower() in masker.secret_names]
+    return Masker(credential_values([*principal.secrets, *sent]), names)
+
+
+def credential_values(secrets: list[str]) -> list[str]:
     """Every form a credential may take in a request: as sent, the token after the scheme, a Basic password."""
     values = []
-    for secret in principal.secrets:
+    for secret in secrets:
         values.append(secret)
         scheme, _, rest = secret.partition(" ")
         if rest and scheme.lower() in ("basic", "bearer"):
