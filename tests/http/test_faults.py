@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from mockserver.config import StartupError
 from tests.support import make_jwt
 
 TENANT = "ACME_DB"
@@ -242,3 +243,23 @@ def test_faults_real_delay_is_observable_on_the_wire(live_server):
     assert status == 207 and time.monotonic() - started >= 0.3
     entry = server.request("GET", "/__mockserver/requests")[2]["requests"][0]
     assert entry["faults"][0]["effect"] == "delay" and entry["duration_ms"] >= 300
+
+
+def test_faults_limits_setting_switches_them_on_at_startup(data_dir):
+    from mockserver import create_app
+
+    app = create_app({"data": data_dir, "limits": frozenset({"vbasoftware"})})
+    rules = app.test_client().get("/__mockserver/faults").get_json()["faults"]
+    assert [(r["effect"], r["vendor"]) for r in rules] == [("rate-limit", "vbasoftware"),
+                                                           ("require-user-agent", "vbasoftware")]
+
+
+@pytest.mark.parametrize("settings,error,says", [
+    ({"limits": frozenset({"nope"})}, StartupError, "no documented limits for vendor 'nope'"),
+    ({"journal_size": -1}, ValueError, "journal size"),
+])
+def test_faults_bad_control_plane_settings_stop_startup(data_dir, settings, error, says):
+    from mockserver import create_app
+
+    with pytest.raises(error, match=says):
+        create_app({"data": data_dir, **settings})
