@@ -40,6 +40,7 @@ EFFECTS = (ITEM_ERROR, REQUEST_ERROR, DELAY, TIMEOUT, RATE_LIMIT, REQUIRE_USER_A
 
 # Bounds that keep a fuzzed or mistyped rule from stalling the server (documented in the README).
 MAX_DELAY_MS = 10_000
+MAX_TOTAL_DELAY_MS = 2 * MAX_DELAY_MS  # several delay rules on one request add up to at most this
 MAX_RETRY_AFTER = 3600
 MAX_RULES = 1000  # rules held at once; more is a 409 (memory stays bounded)
 # Emulation choices: defaults of each effect (README "Emulation choices").
@@ -302,13 +303,15 @@ class FaultBook:
                     continue
                 answer = self._answer(rule, target)
                 if answer is not None:
+                    waited = {}
                     if rule.effect == TIMEOUT:
-                        delay_ms += rule.delay_ms if rule.delay_ms is not None else DEFAULT_TIMEOUT_MS
-                    self._used(rule, applied, status=answer.status)
+                        waited["delay_ms"] = rule.delay_ms if rule.delay_ms is not None else DEFAULT_TIMEOUT_MS
+                        delay_ms += waited["delay_ms"]
+                    self._used(rule, applied, status=answer.status, **waited)
                     break
             self._rules = [r for r in self._rules if not r.expired]
         if delay_ms:
-            self.sleep(min(delay_ms, MAX_DELAY_MS * 2) / 1000)
+            self.sleep(min(delay_ms, MAX_TOTAL_DELAY_MS) / 1000)
         return applied, answer
 
     def item_failure(self, target: Target, index: int, item: Any,
@@ -321,8 +324,7 @@ class FaultBook:
                     rule.uses += 1
                     self._rules = [r for r in self._rules if not r.expired]
                     log.info("fault %s: item %d of %s failed (status %d)", rule.id or "header", index,
-                             target.operation,
-                             rule.answer_status)
+                             target.operation, rule.answer_status)
                     return rule
         return None
 
