@@ -10,12 +10,15 @@ from werkzeug.exceptions import HTTPException
 
 from .admin import admin
 from .batch import Engine
-from .config import Settings
+from .config import Settings, StartupError
 from .dialects import known_actions
+from .faults import FaultBook, FaultError, limit_rules, load_rules_file
+from .journal import Journal
 from .problems import PROBLEM_JSON, InternalError, Problem, from_status
+from .seeding import SeedError, apply_seed_file
 from .specs import Spec, load_specs
 from .store import Store
-from .views import register_operations
+from .views import item_fault_hook, register_operations
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ class MockServer:
     specs: list[Spec]
     store: Store
     engine: Engine
+    faults: FaultBook
+    journal: Journal
 
     def spec(self, name: str) -> Spec | None:
         return next((s for s in self.specs if s.name == name), None)
@@ -45,18 +50,40 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings = Settings.from_env(**dict(settings or {}))
     specs = load_specs(settings.specs, known_actions)
     store = Store(settings.data)
-    server = MockServer(settings=settings, specs=specs, store=store, engine=Engine(store))
+    faults = FaultBook()
+    server = MockServer(settings=settings, specs=specs, store=store,
+                        engine=Engine(store, item_fault=item_fault_hook(faults)), faults=faults,
+                        journal=Journal(settings.journal_size))
+    start_control_plane(server)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.extensions["mockserver"] = server
-    register_operations(app, specs, server.engine, settings)
+    register_operations(app, specs, server.engine, settings, faults, server.journal)
     app.register_blueprint(admin)
     app.register_error_handler(HTTPException, _http_problem)
     app.register_error_handler(Problem, _problem)
     app.register_error_handler(Exception, _unexpected)
     return app
+
+
+def start_control_plane(server: MockServer) -> None:
+    """Vendor limits, the fault file and the seed file of the settings; a bad one stops startup."""
+    settings = server.settings
+    for vendor in sorted(settings.limits):
+        if vendor not in server.vendors or not limit_rules(vendor):
+            raise StartupError(f"MOCKSERVER_LIMITS: no documented limits for vendor {vendor!r} "
+                               f"(served: {', '.join(server.vendors)})")
+        server.faults.add(limit_rules(vendor))
+    try:
+        if settings.faults is not None:
+            server.faults.add(load_rules_file(settings.faults))
+        if settings.seed is not None:
+            count = apply_seed_file(settings.seed, server.store, server.specs, settings.default_user)
+            log.info("seeded %d record(s) from %s", count, settings.seed)
+    except (FaultError, SeedError) as exc:
+        raise StartupError(str(exc)) from None
 
 
 def _problem(problem: Problem) -> Response:

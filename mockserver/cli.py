@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import Settings
+from .config import Settings, StartupError, csv_set
 from .specs import SpecError
 
 
@@ -33,16 +33,25 @@ def main() -> None:
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Data directory for the TinyDB files [MOCKSERVER_DATA; default ./mockserver-data].")
 @click.option("--workers", type=int, default=None, help="Worker processes [MOCKSERVER_WORKERS; default 1].")
-def serve(host, port, specs, data, workers) -> None:
+@click.option("--seed", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="JSON/YAML file of records to seed at startup [MOCKSERVER_SEED].")
+@click.option("--faults", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="JSON/YAML file of fault rules active from startup [MOCKSERVER_FAULTS].")
+@click.option("--journal-size", type=int, default=None,
+              help="Requests kept in the journal [MOCKSERVER_JOURNAL_SIZE; default 1000; 0 = off].")
+@click.option("--limits", default=None,
+              help="Comma-separated vendors whose documented limits are on [MOCKSERVER_LIMITS; default none].")
+def serve(host, port, specs, data, workers, seed, faults, journal_size, limits) -> None:
     """Serve every spec of the specs directory on the embedded TinyDB store."""
-    settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers)
+    settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers, seed=seed, faults=faults,
+                         journal_size=journal_size, limits=None if limits is None else csv_set(limits))
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from .app import create_app
     from .serving import run
 
     try:
         app = create_app(settings)
-    except SpecError as exc:
+    except (SpecError, StartupError) as exc:
         click.echo(f"mockserver: {exc}", err=True)
         sys.exit(2)
     run(app, settings)

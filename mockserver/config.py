@@ -20,8 +20,22 @@ def shipped_specs_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "specs"
 
 
-def _csv(value: str) -> frozenset[str]:
+def csv_set(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+class StartupError(Exception):
+    """A setting points at something the server cannot start with (a bad seed or fault file, ...)."""
+
+
+MAX_JOURNAL_SIZE = 100_000  # entries; each keeps at most 64 KiB of body (journal.py)
+
+
+def _journal_size(value: str | int) -> int:
+    size = int(value)
+    if not 0 <= size <= MAX_JOURNAL_SIZE:
+        raise ValueError(f"the journal size must be between 0 and {MAX_JOURNAL_SIZE}")
+    return size
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,14 @@ class Settings:
     # Audit user when the bearer token is not a JWT naming one.
     default_user: str = "mockserver"
     log_level: str = "INFO"
+    # Control plane: seed file and fault-rule file applied at startup, journal size, vendor limits on.
+    seed: Path | None = None
+    faults: Path | None = None
+    journal_size: int = 1000
+    limits: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        _journal_size(self.journal_size)  # flags bypass _parse; same bound either way
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -55,7 +77,11 @@ _PARSERS = {
     "workers": int,
     "specs": Path,
     "data": Path,
-    "api_keys": _csv,
+    "api_keys": csv_set,
+    "seed": Path,
+    "faults": Path,
+    "journal_size": _journal_size,
+    "limits": csv_set,
 }
 
 

@@ -45,6 +45,11 @@ class MethodNotAllowed(Problem):
     title = "Method Not Allowed"
 
 
+class Conflict(Problem):
+    code = 409
+    title = "Conflict"
+
+
 class UnsupportedMediaType(Problem):
     code = 415
     title = "Unsupported Media Type"
@@ -57,7 +62,7 @@ class InternalError(Problem):
 
 def from_status(code: int, detail: str = "") -> Problem:
     """A Problem for any status (used for werkzeug's HTTPExceptions)."""
-    for cls in (BadRequest, NotFound, MethodNotAllowed, UnsupportedMediaType, InternalError):
+    for cls in (BadRequest, NotFound, MethodNotAllowed, Conflict, UnsupportedMediaType, InternalError):
         if cls.code == code:
             return cls(detail)
     problem = Problem(detail)

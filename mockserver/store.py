@@ -219,6 +219,10 @@ class Records:
     def all(self) -> list[dict]:
         return [copy.deepcopy(dict(doc)) for doc in self._table]
 
+    def items(self) -> list[tuple[str, dict]]:
+        """(key as stored, i.e. str, record) pairs: what a snapshot needs to restore the table exactly."""
+        return [(doc_id, copy.deepcopy(doc)) for doc_id, doc in self._docs().items()]
+
     def __len__(self) -> int:
         return len(self._table)
 
@@ -272,6 +276,10 @@ class Transaction:
         if entity not in self._records:
             self._records[entity] = Records(self, self._db.table(entity))
         return self._records[entity]
+
+    def entities(self) -> list[str]:
+        """Names of the entity tables in this tenant file (the internal table excluded)."""
+        return sorted(name for name in self._db.storage.read() if name != RESERVED)
 
     def _internal(self, section: str) -> dict[str, Any]:
         return self._db.storage.read().setdefault(RESERVED, {}).setdefault(section, {})

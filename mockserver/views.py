@@ -1,28 +1,38 @@
 """The one generic view that serves every vendor operation of every spec.
 
-Pipeline: authenticate → validate parameters → resolve the tenant → parse the body → the dialect's
-action. Each rejection is rendered by the operation's dialect in the vendor's envelope.
+Pipeline: the fault header → authenticate → validate parameters → resolve the tenant → parse the
+body → request-level fault rules → the dialect's action (item-level rules through
+``Engine.item_fault``) → the journal. Each rejection and each injected request fault is rendered by
+the operation's dialect in the vendor's envelope.
 """
 from __future__ import annotations
 
 import json
 import logging
 import uuid
+from time import perf_counter as _perf
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from .auth import Unauthorized, authenticate
-from .batch import Engine
+from .auth import Principal, Unauthorized, authenticate, basic_credentials
+from .batch import Engine, ItemFailed, ItemFault
 from .config import Settings
 from .dialects import DIALECTS
 from .dialects.base import NO_BODY, Call, Dialect, Reply
+from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules
+from .journal import Journal, Masker, journal_body
 from .parameters import validate_parameters
+from .problems import BadRequest
 from .specs import Operation, Spec
 
 log = logging.getLogger(__name__)
 
 JSON_MEDIA_TYPE = "application/json"
+# One request's own fault rules: a JSON rule object or an array of them (see faults.py).
+FAULT_HEADER = "X-Mockserver-Fault"
 
 
 class Rejected(Exception):
@@ -86,10 +96,46 @@ def resolve_tenant(op: Operation, params: dict[str, dict[str, Any]], basic_usern
     return str(tenant)
 
 
-def handle(op: Operation, dialect: Dialect, engine: Engine, settings: Settings, path_args: dict) -> Reply:
+def header_fault_rules() -> tuple[FaultRule, ...]:
+    """The request's X-Mockserver-Fault rules; a malformed header is a 400 problem before anything runs."""
+    raw = request.headers.get(FAULT_HEADER)
+    if raw is None:
+        return ()
+    try:
+        rules = parse_rules(json.loads(raw), where=f"{FAULT_HEADER} header")
+    except ValueError as exc:  # FaultError and json.JSONDecodeError
+        detail = str(exc) if isinstance(exc, FaultError) else f"{FAULT_HEADER} header is not valid JSON: {exc}"
+        raise BadRequest(detail.rstrip(".") + ". Nothing was done.") from None
+    for rule in rules:
+        rule.id = "header"
+    return tuple(rules)
+
+
+@dataclass
+class Exchange:
+    """One vendor request as served: what the journal records."""
+
+    activity_id: str
+    reply: Reply
+    call: Call | None = None
+    principal: Principal = field(default_factory=Principal)
+    faults: list[dict] = field(default_factory=list)
+
+
+def fault_target(call: Call, dialect: Dialect, principal: Principal | None = None) -> Target:
+    # Emulation choice: the rate-limit bucket is per API credential (the request's first one), else per tenant.
+    client = principal.secrets[0] if principal is not None and principal.secrets else f"tenant:{call.tenant}"
+    return Target(vendor=call.operation.vendor, operation=call.operation.operation_id, tenant=call.tenant,
+                  items=dialect.batch_items(call), user_agent=call.headers.get("user-agent"), client_key=client)
+
+
+def handle(op: Operation, dialect: Dialect, engine: Engine, settings: Settings, faults: FaultBook,
+           path_args: dict) -> Exchange:
+    once = header_fault_rules()
     activity_id = str(uuid.uuid4())
     headers = {k.lower(): v for k, v in request.headers.items()}
     query = request.args.to_dict(flat=False)
+    principal = Principal()
     try:
         try:
             principal = authenticate(op, headers, {k: v[0] for k, v in query.items()}, request.cookies,
@@ -109,30 +155,110 @@ def handle(op: Operation, dialect: Dialect, engine: Engine, settings: Settings, 
             headers=headers,
             body=parse_body(op),
             activity_id=activity_id,
+            fault_rules=once,
         )
     except Rejected as rejected:
         reply = dialect.error(rejected.status, rejected.title, rejected.detail, activity_id=activity_id)
         reply.headers.update(rejected.headers)
-        return reply
-    return dialect.actions[op.action](call, engine)
+        return Exchange(activity_id, reply, principal=principal)
+    applied, answer = faults.before_action(fault_target(call, dialect, principal), once)
+    call.faults.extend(applied)
+    if answer is not None:
+        reply = dialect.error(answer.status, answer.title, answer.message, activity_id=activity_id)
+        reply.headers.update(answer.headers)
+    else:
+        reply = dialect.actions[op.action](call, engine)
+    return Exchange(activity_id, reply, call, principal, call.faults)
+
+
+def item_fault_hook(faults: FaultBook) -> ItemFault:
+    """``Engine.item_fault``: the first matching item-error rule, rendered by the call's dialect."""
+
+    def item_fault(call: Call, index: int, item: Any) -> ItemFailed | None:
+        dialect = DIALECTS[call.operation.spec.dialect]
+        rule = faults.item_failure(fault_target(call, dialect), index, item, once=call.fault_rules)
+        if rule is None:
+            return None
+        status = rule.answer_status
+        call.faults.append({"rule": rule.id, "effect": rule.effect, "index": index, "status": status})
+        return dialect.injected_item_failure(call, index, item, status=status, message=rule.answer_message)
+
+    return item_fault
+
+
+def journal_entry(op: Operation, exchange: Exchange, started: float) -> dict[str, Any]:
+    """The journal's record of one exchange, credentials masked (accepted or not)."""
+    masker = request_masker(op, exchange.principal)
+    body, truncated = journal_body(request.get_data(cache=True), masker)
+    result = exchange.reply.result
+    items = None if result is None else [
+        {"index": o.index, "result": o.result, "key": o.key,
+         **({"errors": [{"field": f, "message": m} for f, m in o.errors]} if o.errors else {})}
+        for o in result.outcomes]
+    return {
+        "id": exchange.activity_id,
+        "method": request.method,
+        "path": masker.text(request.path),
+        "query": masker.query(request.args.to_dict(flat=False)),
+        "operation": op.operation_id,
+        "vendor": op.vendor,
+        "tenant": exchange.call.tenant if exchange.call is not None else None,
+        "headers": masker.headers(dict(request.headers.items())),
+        "body": body,
+        "body_truncated": truncated,
+        "status": exchange.reply.status,
+        "items": masker.value(items),
+        "faults": exchange.faults,
+        "duration_ms": round((_perf() - started) * 1000, 1),
+    }
+
+
+def request_masker(op: Operation, principal: Principal) -> Masker:
+    """Masks every credential the request carries: the principal's, and whatever sits in a credential
+    header, query parameter or cookie (also when authentication failed)."""
+    names = [s.get("name", "") for s in op.security_schemes.values() if s.get("type") == "apiKey"]
+    masker = Masker(secret_names=names)
+    sent = [v for k, v in request.headers.items() if k.lower() in masker.secret_names]
+    sent += [v for k, vs in request.args.lists() if k.lower() in masker.secret_names for v in vs]
+    sent += [v for k, v in request.cookies.items() if k.lower() in masker.secret_names]
+    return Masker(credential_values([*principal.secrets, *sent]), names)
+
+
+def credential_values(secrets: list[str]) -> list[str]:
+    """Every form a credential may take in a request: as sent, the token after the scheme, a Basic password."""
+    values = []
+    for secret in secrets:
+        values.append(secret)
+        scheme, _, rest = secret.partition(" ")
+        if rest and scheme.lower() in ("basic", "bearer"):
+            values.append(rest.strip())
+            pair = basic_credentials(secret)
+            if pair is not None:
+                values.append(pair[1])
+    return values
 
 
 def to_response(reply: Reply) -> Response:
     return Response(json.dumps(reply.body), status=reply.status, mimetype=JSON_MEDIA_TYPE, headers=reply.headers)
 
 
-def make_view(op: Operation, engine: Engine, settings: Settings) -> Callable[..., Response]:
+def make_view(op: Operation, engine: Engine, settings: Settings, faults: FaultBook,
+              journal: Journal) -> Callable[..., Response]:
     dialect = DIALECTS[op.spec.dialect]
 
     def view(**path_args: str) -> Response:
-        return to_response(handle(op, dialect, engine, settings, path_args))
+        at, started = datetime.now(timezone.utc), _perf()
+        exchange = handle(op, dialect, engine, settings, faults, path_args)
+        journal.record(journal_entry(op, exchange, started), at)
+        return to_response(exchange.reply)
 
     view.__name__ = f"{op.spec.name}_{op.operation_id}"
     return view
 
 
-def register_operations(app: Flask, specs: list[Spec], engine: Engine, settings: Settings) -> None:
+def register_operations(app: Flask, specs: list[Spec], engine: Engine, settings: Settings,
+                        faults: FaultBook, journal: Journal) -> None:
     for spec in specs:
         for op in spec.operations:
             app.add_url_rule(op.rule, endpoint=f"{spec.name}.{op.operation_id}",
-                             view_func=make_view(op, engine, settings), methods=[op.method])
+                             view_func=make_view(op, engine, settings, faults, journal), methods=[op.method])

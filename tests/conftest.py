@@ -7,8 +7,16 @@ from __future__ import annotations
 
 import pytest
 
+import mockserver.testing
 from mockserver import create_app
 from tests.support import LiveServer, free_port  # noqa: F401  (re-exported for test modules)
+
+
+def pytest_configure(config):
+    """Use the `mockserver` fixture as a downstream suite does. Installed (pip install -e), the
+    package's pytest11 entry point has already registered the plugin; from a bare checkout it has not."""
+    if not config.pluginmanager.is_registered(mockserver.testing):
+        config.pluginmanager.register(mockserver.testing, "mockserver")
 
 
 @pytest.fixture

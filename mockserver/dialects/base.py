@@ -6,11 +6,16 @@ the meaning of its actions; the shared machinery (validation, transactions, outc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from ..batch import ItemFailed, load_item
+from ..specs import entity_schema_class
 
 if TYPE_CHECKING:
     from ..batch import BatchResult, Engine
-    from ..specs import Operation
+    from ..specs import Operation, Spec
+    from ..store import Records
 
 NO_BODY = object()  # the request had no body (distinct from a JSON null)
 
@@ -27,6 +32,10 @@ class Call:
     headers: Mapping[str, str]  # lower-case names
     body: Any  # parsed JSON, or NO_BODY
     activity_id: str  # this request's id (VBA's debug.activityID, journal id)
+    # The control plane's view: this request's own fault rules (X-Mockserver-Fault header) and the
+    # faults applied to it so far (filled by the fault hooks; shown in the journal).
+    fault_rules: tuple[Any, ...] = field(default=(), compare=False)
+    faults: list[dict] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -39,6 +48,25 @@ class Reply:
 
 Action = Callable[[Call, "Engine"], Reply]
 
+# Emulation choice: an entity that no operation of its vendor's spec writes (e.g. Pipeliner's
+# Account/Contact, seeded as related records) is free-form: any JSON object with this key field.
+FREE_FORM_KEY = "id"
+
+
+@dataclass(frozen=True)
+class SeedTarget:
+    """Where seeded records go: one entity of one vendor, with what the spec says about it."""
+
+    spec: "Spec"
+    entity: str
+    operation: "Operation | None"  # an operation of the spec that writes this entity; None = free-form
+    user: str  # audit user of seeded records (Settings.default_user)
+    now: datetime
+
+    @property
+    def key(self) -> str:
+        return self.operation.key if self.operation is not None and self.operation.key else FREE_FORM_KEY
+
 
 class Dialect:
     """Base of every vendor dialect; subclasses fill ``name``, ``actions`` and ``error``."""
@@ -50,3 +78,41 @@ class Dialect:
               extra: Mapping[str, Any] | None = None) -> Reply:
         """A whole-request error in the vendor's envelope (401, 400, 415, 429, 5xx, ...)."""
         raise NotImplementedError
+
+    # --- control-plane hooks (faults.py, seeding.py); the defaults suit most dialects ------------
+
+    def batch_items(self, call: Call) -> Sequence[Any] | None:
+        """The items of a batch request, as ``Engine.run_batch`` will see them (fault rules match
+        on their index, their fields and their number). Default: a JSON array body; a dialect whose
+        batch is wrapped (e.g. ``{"elements": [...]}``) overrides this."""
+        return call.body if isinstance(call.body, list) else None
+
+    def injected_item_failure(self, call: Call, index: int, item: Any, *, status: int, message: str) -> ItemFailed:
+        """The failure of one item provoked by an ``item-error`` fault rule, in this vendor's terms.
+
+        Contract: return (not raise) an ``ItemFailed``; the engine treats it exactly like a
+        validation failure of that item (nothing of it stored; with all-or-nothing the batch rolls
+        back), and the dialect's own renderer turns it into the vendor's item error. ``status`` is
+        the rule's HTTP status (default 500), ``message`` its text. The default carries both as
+        ``errors=[("", message)]`` and ``detail={"status": status, "injected": True}``; a dialect maps
+        them (VBA: a 207 entry with that status; VCC: an ``errors`` entry with an errorcode;
+        Pipeliner: an Error object with ``http_status``) and may add the item's key.
+        """
+        return ItemFailed([("", message)], status=status, injected=True)
+
+    def seed_record(self, target: SeedTarget, records: "Records", index: int, record: Any) -> tuple[Any, dict]:
+        """Validate one seeded record and give it the defaults a written one gets → (key, record).
+
+        Raise ``ItemFailed`` naming the bad fields (the seeding call then stores nothing). The
+        default validates against the entity's schema (spec ``default``s applied) and requires the
+        key; a free-form entity (no operation writes it) needs only its ``FREE_FORM_KEY``. Dialects
+        override it to add their database defaults (assigned keys, nulls, audit fields).
+        """
+        if target.operation is not None:
+            record = load_item(entity_schema_class(target.operation, target.entity)(), record)
+        elif not isinstance(record, dict):
+            raise ItemFailed([("", "Item is not a JSON object.")])
+        key = record.get(target.key)
+        if isinstance(key, bool) or not isinstance(key, (int, str)) or key == "":
+            raise ItemFailed([(target.key, "A key (a non-empty string or an integer) is required.")])
+        return key, record

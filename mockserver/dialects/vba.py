@@ -11,8 +11,8 @@ from typing import Any, Mapping
 from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
 from ..specs import Operation, entity_schema_class
-from ..store import Transaction
-from .base import Call, Dialect, Reply
+from ..store import Records, Transaction
+from .base import Call, Dialect, Reply, SeedTarget
 
 ITEM_STATUS = {CREATED: (201, "Created"), UPDATED: (200, "Updated")}
 # Emulation choice: an item that fails validation is reported 400 with the field errors (VBA's
@@ -58,6 +58,26 @@ def stamp(op: Operation, record: dict, previous: dict | None, user: str, now: st
         record[name] = value[:limit] if limit else value  # a long user name must still fit the column
 
 
+def build_record(op: Operation, records: Records, data: dict, user: str, now: str) -> tuple[Any, dict, dict | None]:
+    """A validated item → (key, the record as the database stores it, the previous record).
+
+    Key 0 (the key's database default) takes the next key; PUT replaces, so client-writable fields
+    not sent become null; the audit fields are stamped; fields keep the spec's order.
+    """
+    key = data[op.key]
+    assign = auto_key(op)
+    if assign is not None and key == assign:
+        key = records.next_key()
+        if key > key_maximum(op):
+            raise ItemFailed([(op.key, "The database could not assign a new key: key space exhausted.")],
+                             key=data[op.key], status=500)
+    previous = records.get(key)
+    record = {**dict.fromkeys(nullable_fields(op)), **data, op.key: key}
+    stamp(op, record, previous, user, now)
+    order = list(op.entity_schema()["properties"])
+    return key, {name: record[name] for name in order if name in record}, previous
+
+
 class VBADialect(Dialect):
     name = "vba"
 
@@ -79,25 +99,11 @@ class VBADialect(Dialect):
         op = call.operation
         schema = entity_schema_class(op)()
         now = vba_timestamp(engine.clock())
-        nulls = dict.fromkeys(nullable_fields(op))
-        assign = auto_key(op)
-        order = list(op.entity_schema()["properties"])
-        key_limit = key_maximum(op)
 
         def step(tx: Transaction, index: int, item: dict) -> ItemOutcome:
             data = load_item(schema, item, key=item.get(op.key))
             records = tx.records(op.entity)
-            key = data[op.key]
-            if assign is not None and key == assign:
-                key = records.next_key()
-                if key > key_limit:
-                    raise ItemFailed([(op.key, "The database could not assign a new key: key space exhausted.")],
-                                     key=data[op.key], status=500)
-            previous = records.get(key)
-            # PUT replaces: client-writable fields not sent become null.
-            record = {**nulls, **data, op.key: key}
-            stamp(op, record, previous, call.user, now)
-            record = {name: record[name] for name in order if name in record}  # the spec's field order
+            key, record, previous = build_record(op, records, data, call.user, now)
             records.put(key, record)
             return ItemOutcome(index, UPDATED if previous else CREATED, key=key, record=record)
 
@@ -114,6 +120,24 @@ class VBADialect(Dialect):
             return self.error(404, "Not Found", f"{op.entity} with {op.key} {key} was not found.",
                               activity_id=call.activity_id)
         return Reply(200, envelope(record, call.activity_id))
+
+    # --- control-plane hooks ----------------------------------------------------------------------
+
+    def injected_item_failure(self, call, index, item, *, status, message):
+        """A 207 entry with the rule's status (500 by default) and message, keyed like any item."""
+        key = item.get(call.operation.key) if isinstance(item, dict) and call.operation.key else None
+        return ItemFailed([("", message)], key=key, status=status, injected=True)
+
+    def seed_record(self, target: SeedTarget, records: Records, index: int, record: Any) -> tuple[Any, dict]:
+        """The defaults of a written record (key 0 → assigned, nulls, audit fields); audit values the
+        seed gives are kept (a seed describes a known past state)."""
+        op = target.operation
+        if op is None or op.entity != target.entity:
+            return super().seed_record(target, records, index, record)
+        data = load_item(entity_schema_class(op)(), record)
+        key, stored, _ = build_record(op, records, data, target.user, vba_timestamp(target.now))
+        stored.update({name: data[name] for name in op.managed if name in data})
+        return key, stored
 
     @staticmethod
     def _item_entry(op: Operation, outcome: ItemOutcome) -> dict:

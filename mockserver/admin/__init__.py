@@ -1,17 +1,45 @@
-"""The control plane under /__mockserver/ (described by specs/admin.yaml)."""
+"""The control plane under /__mockserver/ (described by specs/admin.yaml).
+
+This module: the blueprint, health, reset and specs. Fault rules, records and snapshots, and the
+request journal are in the sibling modules, registered on the same blueprint.
+"""
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import __version__
-from .problems import NotFound
-from .specs import served_document
+from .. import __version__
+from ..problems import BadRequest, NotFound
+from ..specs import served_document
 
 admin = Blueprint("mockserver_admin", __name__, url_prefix="/__mockserver")
 
 
 def server():
     return current_app.extensions["mockserver"]
+
+
+def json_body() -> Any:
+    """The request's JSON body (whatever its Content-Type label), or a 400 problem."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest("A JSON request body is required.")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def known_vendor(vendor: str) -> str:
+    if vendor not in server().vendors:
+        raise NotFound(f"Unknown vendor {vendor!r}; known: {', '.join(server().vendors)}.")
+    return vendor
 
 
 @admin.get("/health")
@@ -30,8 +58,8 @@ def reset():
     """Delete stored data: everything, one vendor (``?vendor=``), one tenant of a vendor
     (``?vendor=&tenant=``) or one tenant name under every vendor (``?tenant=``)."""
     vendor, tenant = request.args.get("vendor"), request.args.get("tenant")
-    if vendor is not None and vendor not in server().vendors:
-        raise NotFound(f"Unknown vendor {vendor!r}; known: {', '.join(server().vendors)}.")
+    if vendor is not None:
+        known_vendor(vendor)
     store = server().store
     if tenant is not None and vendor is None:
         removed = sum(store.reset(v, tenant) for v in server().vendors)
@@ -53,3 +81,6 @@ def get_spec(name: str):
         raise NotFound(f"No spec named {name!r}; loaded: {', '.join(s.name for s in server().specs)}.")
     base = request.host_url.rstrip("/")
     return jsonify(served_document(spec, base))
+
+
+from . import faults, journal, records  # noqa: E402,F401  (register their routes on the blueprint)

@@ -1,0 +1,82 @@
+"""Control plane: fault rules (/__mockserver/faults) and the vendors' documented limits (/limits)."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from ..faults import VENDOR_LIMITS, FaultError, FaultRule, TooManyRules, limit_rules, parse_rules
+from ..problems import BadRequest, Conflict, NotFound
+from . import admin, json_body, known_vendor, server
+
+
+def _check_references(rules: list[FaultRule]) -> None:
+    """A rule naming a vendor or an operation that is not served could never fire: 404."""
+    for rule in rules:
+        if rule.vendor is not None:
+            known_vendor(rule.vendor)
+        if rule.operation is not None:
+            ops = {op.operation_id for s in server().specs for op in s.operations
+                   if rule.vendor is None or s.vendor == rule.vendor}
+            if rule.operation not in ops:
+                where = f" of vendor {rule.vendor!r}" if rule.vendor else ""
+                raise NotFound(f"Unknown operation {rule.operation!r}{where}.")
+
+
+@admin.get("/faults")
+def list_faults():
+    return jsonify({"faults": server().faults.all()})
+
+
+@admin.post("/faults")
+def add_faults():
+    """Add one rule (a JSON object) or several (an array); answers the rules with their ids."""
+    try:
+        rules = parse_rules(json_body())
+    except FaultError as exc:
+        raise BadRequest(str(exc) + ".", errors=[{"field": f, "message": m} for f, m in exc.errors]) from None
+    _check_references(rules)
+    return _add(rules)
+
+
+def _add(rules: list[FaultRule]):
+    try:
+        added = server().faults.add(rules)
+    except TooManyRules as exc:
+        raise Conflict(str(exc)) from None
+    return jsonify({"faults": [rule.to_dict() for rule in added]}), 201
+
+
+@admin.delete("/faults")
+def delete_faults():
+    return jsonify({"deleted": server().faults.delete()})
+
+
+@admin.get("/faults/<rule_id>")
+def get_fault(rule_id: str):
+    rule = server().faults.get(rule_id)
+    if rule is None:
+        raise NotFound(f"No fault rule {rule_id!r}.")
+    return jsonify(rule)
+
+
+@admin.delete("/faults/<rule_id>")
+def delete_fault(rule_id: str):
+    if not server().faults.delete(rule_id):
+        raise NotFound(f"No fault rule {rule_id!r}.")
+    return jsonify({"deleted": 1})
+
+
+@admin.get("/limits")
+def list_limits():
+    """The documented vendor limits the mock can emulate (as the rules POST /limits/<vendor> adds)."""
+    served = server().vendors
+    return jsonify({"limits": {v: [{**rule, "vendor": v} for rule in rules]
+                               for v, rules in VENDOR_LIMITS.items() if v in served}})
+
+
+@admin.post("/limits/<vendor>")
+def switch_on_limits(vendor: str):
+    known_vendor(vendor)
+    rules = limit_rules(vendor)
+    if not rules:
+        raise NotFound(f"No documented limits for vendor {vendor!r}.")
+    return _add(rules)

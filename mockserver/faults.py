@@ -1,0 +1,355 @@
+"""Fault rules: match → effect, applied at their natural points of a vendor request.
+
+A ``FaultRule`` matches on vendor, operation (operationId), tenant, batch size, item index and item
+field values (equality); its effect is one of:
+
+- ``item-error``: the matched item fails alone (rendered by the dialect in the vendor's shape);
+- ``request-error``: the whole request fails with ``status`` in the vendor's envelope
+  (``Retry-After`` on 429 and 503);
+- ``delay``: the response is held back ``delay_ms``, then served normally;
+- ``timeout``: held back ``delay_ms``, then answered 504 and nothing is applied;
+- ``rate-limit``: a token bucket (``rate`` per second, ``burst``) per API key; an empty bucket → 429;
+- ``require-user-agent``: a request without a ``User-Agent`` header → 403.
+
+Request-level rules are checked before the dialect's action (in views.py), item-level ones through
+``Engine.item_fault`` (batch.py). ``times: N`` makes a rule expire after N applications. The rule
+store is process-wide and thread-safe; the rules are kept in memory (not in the data dir).
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import yaml
+from marshmallow import ValidationError
+
+from .schemas import flatten_errors, schema_for
+
+log = logging.getLogger(__name__)
+
+ITEM_ERROR, REQUEST_ERROR, DELAY, TIMEOUT = "item-error", "request-error", "delay", "timeout"
+RATE_LIMIT, REQUIRE_USER_AGENT = "rate-limit", "require-user-agent"
+EFFECTS = (ITEM_ERROR, REQUEST_ERROR, DELAY, TIMEOUT, RATE_LIMIT, REQUIRE_USER_AGENT)
+
+# Bounds that keep a fuzzed or mistyped rule from stalling the server (documented in the README).
+MAX_DELAY_MS = 10_000
+MAX_TOTAL_DELAY_MS = 2 * MAX_DELAY_MS  # several delay rules on one request add up to at most this
+MAX_RETRY_AFTER = 3600
+MAX_RULES = 1000  # rules held at once; more is a 409 (memory stays bounded)
+# Emulation choices: defaults of each effect (README "Emulation choices").
+DEFAULT_STATUS = {ITEM_ERROR: 500, REQUEST_ERROR: 500, TIMEOUT: 504, RATE_LIMIT: 429, REQUIRE_USER_AGENT: 403}
+DEFAULT_TIMEOUT_MS = 1000
+DEFAULT_RETRY_AFTER = 1
+DEFAULT_MESSAGE = {
+    ITEM_ERROR: "Injected fault: this item failed.",
+    REQUEST_ERROR: "Injected fault: the request failed.",
+    TIMEOUT: "Injected fault: the request timed out.",
+    RATE_LIMIT: "Rate limit exceeded: too many requests; retry after the Retry-After delay.",
+    REQUIRE_USER_AGENT: "A User-Agent header is required.",
+}
+TITLES = {403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+          503: "Service Unavailable", 504: "Gateway Timeout"}
+
+# The JSON schema of a rule as clients write it; specs/admin.yaml (FaultRuleInput) says the same
+# (tests/unit/test_faults.py keeps the two equal).
+RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["effect"],
+    "properties": {
+        "effect": {"type": "string", "enum": list(EFFECTS)},
+        "vendor": {"type": "string", "minLength": 1},
+        "operation": {"type": "string", "minLength": 1},
+        "tenant": {"type": "string"},
+        "index": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+        "fields": {"type": "object", "additionalProperties": True},
+        "min_items": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "message": {"type": "string", "maxLength": 1000},
+        "delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS},
+        "retry_after": {"type": "integer", "minimum": 0, "maximum": MAX_RETRY_AFTER},
+        "rate": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 100_000},
+        "burst": {"type": "integer", "minimum": 1, "maximum": 100_000},
+        "times": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "nullable": True},
+    },
+}
+_RuleSchema = schema_for(RULE_SCHEMA, name="FaultRule")
+
+# Documented vendor limits, switched on with POST /__mockserver/limits/<vendor> or MOCKSERVER_LIMITS.
+VENDOR_LIMITS: dict[str, list[dict[str, Any]]] = {
+    # VENDORS.md: 25 requests/s sustained, 50 burst, then 429; a missing User-Agent gives 403.
+    "vbasoftware": [
+        {"effect": RATE_LIMIT, "rate": 25, "burst": 50, "retry_after": 1},
+        {"effect": REQUIRE_USER_AGENT},
+    ],
+    # VENDORS.md: "large batches may time out". Emulation choice: above 1000 items, after 2 s.
+    "vcclive": [
+        {"effect": TIMEOUT, "min_items": 1001, "delay_ms": 2000,
+         "message": "The request timed out: limit the query to fewer data."},
+    ],
+}
+
+
+class TooManyRules(Exception):
+    pass
+
+
+class FaultError(ValueError):
+    """A rule (or rule file, or fault header) is malformed; ``errors`` names each bad field."""
+
+    def __init__(self, message: str, errors: Sequence[tuple[str, str]] = ()):
+        super().__init__(message + ("" if not errors else ": " + "; ".join(f"{p}: {m}" for p, m in errors)))
+        self.errors = list(errors)
+
+
+@dataclass
+class FaultRule:
+    effect: str
+    vendor: str | None = None
+    operation: str | None = None
+    tenant: str | None = None
+    index: int | None = None
+    fields: dict[str, Any] | None = None
+    min_items: int | None = None
+    status: int | None = None
+    message: str | None = None
+    delay_ms: int | None = None
+    retry_after: int | None = None
+    rate: float | None = None
+    burst: int | None = None
+    times: int | None = None  # None: until deleted
+    id: str = ""
+    uses: int = 0
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+
+    @property
+    def item_level(self) -> bool:
+        return self.effect == ITEM_ERROR
+
+    @property
+    def expired(self) -> bool:
+        return self.times is not None and self.uses >= self.times
+
+    @property
+    def answer_status(self) -> int:
+        return self.status or DEFAULT_STATUS.get(self.effect, 500)
+
+    @property
+    def answer_message(self) -> str:
+        return self.message or DEFAULT_MESSAGE.get(self.effect, "Injected fault.")
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {name: getattr(self, name) for name in RULE_SCHEMA["properties"] if getattr(self, name) is not None}
+        body["times"] = self.times
+        return {"id": self.id, **body, "uses": self.uses,
+                "remaining": None if self.times is None else max(self.times - self.uses, 0)}
+
+    # --- matching ---------------------------------------------------------------------------------
+
+    def matches_request(self, target: "Target") -> bool:
+        if self.vendor is not None and self.vendor != target.vendor:
+            return False
+        if self.operation is not None and self.operation != target.operation:
+            return False
+        if self.tenant is not None and self.tenant != target.tenant:
+            return False
+        if self.min_items is not None and (target.items is None or len(target.items) < self.min_items):
+            return False
+        if not self.item_level and (self.index is not None or self.fields is not None):
+            # A request-level rule with item criteria: the batch must hold such an item.
+            return any(self.matches_item(i, item) for i, item in enumerate(target.items or ()))
+        return True
+
+    def matches_item(self, index: int, item: Any) -> bool:
+        if self.index is not None and self.index != index:
+            return False
+        if self.fields is not None:
+            if not isinstance(item, Mapping):
+                return False
+            return all(name in item and _same(item[name], value) for name, value in self.fields.items())
+        return True
+
+    def take_token(self, key: str, now: float) -> float | None:
+        """Token bucket: None when a token was taken, else the seconds until one is available."""
+        rate, burst = float(self.rate or 25), float(self.burst or 50)
+        tokens, last = self._buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - last) * rate)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return None
+        self._buckets[key] = (tokens, now)
+        return (1 - tokens) / rate
+
+
+def _same(got: Any, want: Any) -> bool:
+    """JSON equality (1 is not true)."""
+    return json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What request-level matching sees of one vendor request."""
+
+    vendor: str
+    operation: str
+    tenant: str
+    items: Sequence[Any] | None  # the batch's items (dialect.batch_items), None if not a batch
+    user_agent: str | None
+    client_key: str  # the rate-limit bucket: the request's API key, else its tenant
+
+
+@dataclass
+class RequestFault:
+    """A request-level answer decided by a rule; views.py renders it with the dialect."""
+
+    rule: FaultRule
+    status: int
+    title: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def parse_rule(data: Any, *, where: str = "fault rule") -> FaultRule:
+    """Validate one rule as clients write it (JSON object) → FaultRule, or raise FaultError."""
+    if not isinstance(data, Mapping):
+        raise FaultError(f"{where} must be a JSON object")
+    try:
+        loaded = _RuleSchema().load(data)
+    except ValidationError as exc:
+        raise FaultError(f"invalid {where}", flatten_errors(exc.messages)) from None
+    return FaultRule(**loaded)
+
+
+def parse_rules(data: Any, *, where: str = "fault rules") -> list[FaultRule]:
+    """One rule object or an array of them."""
+    if isinstance(data, list):
+        return [parse_rule(item, where=f"{where}[{i}]") for i, item in enumerate(data)]
+    return [parse_rule(data, where=where)]
+
+
+def load_rules_file(path: Path) -> list[FaultRule]:
+    """A JSON or YAML file holding a rule or an array of rules (``--faults FILE``)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))  # YAML is a superset of JSON
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise FaultError(f"{path}: cannot be read: {exc}") from None
+    if isinstance(data, Mapping) and "rules" in data:
+        data = data["rules"]
+    return parse_rules(data, where=f"{path}")
+
+
+class FaultBook:
+    """The process's fault rules, in the order they were added; thread-safe."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.clock, self.sleep = clock, sleep
+
+    def add(self, rules: Iterable[FaultRule]) -> list[FaultRule]:
+        rules = list(rules)
+        with self._lock:
+            if len(self._rules) + len(rules) > MAX_RULES:
+                raise TooManyRules(f"At most {MAX_RULES} fault rules are held at once "
+                                   f"({len(self._rules)} now); delete some first.")
+            for rule in rules:
+                rule.id = f"f{next(self._ids)}"
+                self._rules.append(rule)
+        for rule in rules:
+            log.info("fault rule %s added: %s", rule.id, rule.to_dict())
+        return rules
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [rule.to_dict() for rule in self._rules]
+
+    def get(self, rule_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            rule = next((r for r in self._rules if r.id == rule_id), None)
+            return None if rule is None else rule.to_dict()
+
+    def delete(self, rule_id: str | None = None) -> int:
+        """Delete one rule (by id) or all; returns how many were deleted."""
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [r for r in self._rules if rule_id is not None and r.id != rule_id]
+            return before - len(self._rules)
+
+    # --- applying ---------------------------------------------------------------------------------
+
+    def before_action(self, target: Target, once: Sequence[FaultRule] = ()) -> tuple[list[dict], RequestFault | None]:
+        """Apply the request-level rules (stored ones, then this request's ``once`` rules from the
+        fault header): delays sleep and go on; the first answering rule ends the request.
+        Returns (faults applied, for the journal; the answer or None)."""
+        applied: list[dict] = []
+        delay_ms = 0
+        answer: RequestFault | None = None
+        with self._lock:
+            for rule in [*self._rules, *once]:
+                if rule.item_level or rule.expired or not rule.matches_request(target):
+                    continue
+                if rule.effect == DELAY:
+                    delay_ms += rule.delay_ms or 0
+                    self._used(rule, applied, delay_ms=rule.delay_ms or 0)
+                    continue
+                answer = self._answer(rule, target)
+                if answer is not None:
+                    waited = {}
+                    if rule.effect == TIMEOUT:
+                        waited["delay_ms"] = rule.delay_ms if rule.delay_ms is not None else DEFAULT_TIMEOUT_MS
+                        delay_ms += waited["delay_ms"]
+                    self._used(rule, applied, status=answer.status, **waited)
+                    break
+            self._rules = [r for r in self._rules if not r.expired]
+        if delay_ms:
+            self.sleep(min(delay_ms, MAX_TOTAL_DELAY_MS) / 1000)
+        return applied, answer
+
+    def item_failure(self, target: Target, index: int, item: Any,
+                     once: Sequence[FaultRule] = ()) -> FaultRule | None:
+        """The first item-level rule matching this item (its use is counted), or None."""
+        with self._lock:
+            for rule in [*self._rules, *once]:
+                if (rule.item_level and not rule.expired and rule.matches_request(target)
+                        and rule.matches_item(index, item)):
+                    rule.uses += 1
+                    self._rules = [r for r in self._rules if not r.expired]
+                    log.info("fault %s: item %d of %s failed (status %d)", rule.id or "header", index,
+                             target.operation, rule.answer_status)
+                    return rule
+        return None
+
+    def _answer(self, rule: FaultRule, target: Target) -> RequestFault | None:
+        status, message = rule.answer_status, rule.answer_message
+        headers: dict[str, str] = {}
+        if rule.effect == REQUIRE_USER_AGENT and (target.user_agent or "").strip():
+            return None
+        if rule.effect == RATE_LIMIT:
+            wait = rule.take_token(target.client_key, self.clock())
+            if wait is None:
+                return None
+            retry = rule.retry_after if rule.retry_after is not None else max(DEFAULT_RETRY_AFTER, int(wait + 0.999))
+            headers["Retry-After"] = str(retry)
+        elif status in (429, 503):
+            headers["Retry-After"] = str(rule.retry_after if rule.retry_after is not None else DEFAULT_RETRY_AFTER)
+        return RequestFault(rule, status, TITLES.get(status, "Injected Fault"), message, headers)
+
+    @staticmethod
+    def _used(rule: FaultRule, applied: list[dict], **detail: Any) -> None:
+        rule.uses += 1
+        applied.append({"rule": rule.id or "header", "effect": rule.effect, **detail})
+        log.info("fault %s (%s) applied: %s", rule.id or "header", rule.effect, detail)
+
+
+def limit_rules(vendor: str) -> list[FaultRule]:
+    """The vendor's documented limits as rules keyed on the vendor (empty if none are known)."""
+    return [parse_rule({**copy.deepcopy(spec), "vendor": vendor}) for spec in VENDOR_LIMITS.get(vendor, [])]

@@ -1,0 +1,154 @@
+"""Seeding, reading and snapshots through the control plane; seed files at startup."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support import make_jwt
+
+TENANT = "ACME_DB"
+RECORDS = f"/__mockserver/records/vbasoftware/{TENANT}"
+PROBLEM = "application/problem+json"
+HEADERS = {"x-api-key": "k", "Authorization": "Bearer " + make_jwt({"username": "alice"}),
+           "vbasoftware-database": TENANT}
+
+
+def stored(store, entity, tenant=TENANT):
+    with store.transaction("vbasoftware", tenant, write=False) as tx:
+        return tx.records(entity).all()
+
+
+def test_records_seeded_get_the_defaults_of_written_ones(client, store):
+    client.put("/vbasoftware/call-trackings-batch", json=[{"call_Key": 7, "first_Name": "w"}], headers=HEADERS)
+    written = stored(store, "CallTracking")[0]
+    resp = client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 0, "first_Name": "Ada"},
+                                                        {"call_Key": 20, "entry_User": "legacy"}])
+    assert resp.status_code == 200 and resp.content_type == "application/json"
+    seeded = resp.get_json()["records"]
+    assert [r["call_Key"] for r in seeded] == [8, 20]  # key 0 → the next key, as for a write
+    assert set(seeded[0]) == set(written)  # the same fields: nullable ones null, audit ones stamped
+    assert seeded[0]["last_Name"] is None and seeded[0]["entry_User"] == "mockserver"
+    assert seeded[0]["entry_Date"].endswith("Z")
+    assert seeded[1]["entry_User"] == "legacy"  # audit values a seed gives are kept
+    assert sorted(r["call_Key"] for r in stored(store, "CallTracking")) == [7, 8, 20]
+    got = client.get(f"{RECORDS}/CallTracking").get_json()
+    assert got == {"vendor": "vbasoftware", "tenant": TENANT, "entity": "CallTracking",
+                   "records": stored(store, "CallTracking")}
+    read = client.get("/vbasoftware/call-trackings/8", headers=HEADERS)
+    assert read.status_code == 200 and read.get_json()["data"] == seeded[0]
+
+
+def test_records_seed_with_a_bad_record_is_400_naming_index_and_fields_and_stores_nothing(client, store):
+    resp = client.post(f"{RECORDS}/Event", json=[
+        {"event_ID": 1, "claim_Audit_Event": False, "process_Automation_Event": False, "reminder": True},
+        {"event_ID": "two", "reminder": True, "subject": "x" * 300},
+    ])
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    problem = resp.get_json()
+    assert "item 1" in problem["detail"]
+    assert problem["items"][0]["index"] == 1
+    fields = {e["field"] for e in problem["items"][0]["errors"]}
+    assert {"event_ID", "subject", "claim_Audit_Event", "process_Automation_Event"} <= fields
+    assert stored(store, "Event") == []
+
+
+def test_records_free_form_entity_needs_only_an_id(client, store):
+    resp = client.post(f"{RECORDS}/Account", json=[{"id": "acc-1", "name": "Acme", "tags": ["a"]}, {"id": 2}])
+    assert resp.status_code == 200
+    assert stored(store, "Account") == [{"id": "acc-1", "name": "Acme", "tags": ["a"]}, {"id": 2}]
+    bad = client.post(f"{RECORDS}/Account", json=[{"name": "no id"}])
+    assert bad.status_code == 400 and bad.get_json()["items"][0]["errors"][0]["field"] == "id"
+    assert len(stored(store, "Account")) == 2
+
+
+@pytest.mark.parametrize("method,path,body,status", [
+    ("POST", "/__mockserver/records/nope/T/CallTracking", [], 404),
+    ("GET", "/__mockserver/records/nope/T/CallTracking", None, 404),
+    ("POST", f"{RECORDS}/__store__", [], 409),
+    ("GET", f"{RECORDS}/__store__", None, 409),
+    ("POST", f"{RECORDS}/CallTracking", {"call_Key": 1}, 400),
+    ("POST", f"{RECORDS}/CallTracking", [1, 2], 400),
+])
+def test_records_bad_requests_are_problems_and_store_nothing(client, store, method, path, body, status):
+    resp = client.open(path, method=method, json=body)
+    assert resp.status_code == status and resp.content_type == PROBLEM
+    assert store.vendors() == []
+
+
+def test_records_seed_body_that_is_not_json_is_400(client, store):
+    resp = client.post(f"{RECORDS}/CallTracking", data="[{", content_type="application/json")
+    assert resp.status_code == 400 and resp.content_type == PROBLEM and "not valid JSON" in resp.get_json()["detail"]
+
+
+def test_records_snapshot_round_trips_and_import_replaces_everything(client, store):
+    client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 5, "first_Name": "A"}])
+    client.post("/__mockserver/records/vbasoftware/OTHER/Account", json=[{"id": "x"}])
+    snapshot = client.get("/__mockserver/snapshot").get_json()
+    assert set(snapshot["vendors"]["vbasoftware"]) == {TENANT, "OTHER"}
+    assert snapshot["vendors"]["vbasoftware"][TENANT]["records"]["CallTracking"]["5"]["first_Name"] == "A"
+
+    client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 6}])
+    client.post("/__mockserver/records/vbasoftware/THIRD/Account", json=[{"id": "y"}])
+    resp = client.put("/__mockserver/snapshot", json=snapshot)
+    assert resp.status_code == 200 and resp.get_json() == {"imported": 2}
+    assert client.get("/__mockserver/snapshot").get_json() == snapshot
+    assert sorted(store.tenants("vbasoftware")) == sorted([TENANT, "OTHER"])  # THIRD is gone
+    # next keys continue after the imported ones
+    seeded = client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 0}]).get_json()["records"]
+    assert seeded[0]["call_Key"] == 6
+
+
+@pytest.mark.parametrize("snapshot,status", [
+    ({"vendors": {"nope": {}}}, 404),
+    ({"vendors": {"vbasoftware": {"T": {"records": {"__store__": {}}}}}}, 409),
+    ({"vendors": {"vbasoftware": {"T": {"records": {"E": {"1": "not an object"}}}}}}, 400),
+    ({"vendor": {}}, 400),
+    ([], 400),
+])
+def test_records_bad_snapshot_changes_nothing(client, store, snapshot, status):
+    client.post(f"{RECORDS}/Account", json=[{"id": "keep"}])
+    resp = client.put("/__mockserver/snapshot", json=snapshot)
+    assert resp.status_code == status and resp.content_type == PROBLEM
+    assert stored(store, "Account") == [{"id": "keep"}]
+
+
+@pytest.mark.parametrize("query,left", [
+    ("", []),
+    ("?vendor=vbasoftware", []),
+    (f"?vendor=vbasoftware&tenant={TENANT}", ["OTHER"]),
+    ("?tenant=OTHER", [TENANT]),
+])
+def test_records_reset_all_vendor_or_tenant(client, store, query, left):
+    for tenant in (TENANT, "OTHER"):
+        client.post(f"/__mockserver/records/vbasoftware/{tenant}/Account", json=[{"id": 1}])
+    resp = client.post("/__mockserver/reset" + query)
+    assert resp.status_code == 200
+    assert store.tenants("vbasoftware") == left
+
+
+SEED_YAML = """
+vbasoftware:
+  ACME_DB:
+    CallTracking:
+      - {call_Key: 3, first_Name: Ada}
+    Account:
+      - {id: acc-1, name: Acme}
+"""
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_records_seed_file_is_applied_at_startup(live_server, tmp_path, how):
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(SEED_YAML)
+    server = live_server("--seed", str(seed)) if how == "flag" else live_server(env={"MOCKSERVER_SEED": str(seed)})
+    status, _, body = server.request("GET", "/vbasoftware/call-trackings/3", headers=HEADERS)
+    assert status == 200 and body["data"]["first_Name"] == "Ada" and body["data"]["last_Name"] is None
+    assert server.request("GET", f"{RECORDS}/Account")[2]["records"] == [{"id": "acc-1", "name": "Acme"}]
+
+
+def test_records_bad_seed_file_stops_startup_naming_the_place(live_server, tmp_path):
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"vbasoftware": {"T": {"CallTracking": [{"call_Key": "x"}]}}}))
+    with pytest.raises(RuntimeError, match=r"vbasoftware/T/CallTracking.*item 0: call_Key"):
+        live_server("--seed", str(seed))

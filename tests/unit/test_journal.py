@@ -1,0 +1,41 @@
+"""The journal without HTTP: the ring bound, masking, the query."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from mockserver.journal import MASK, Journal, JournalQuery, Masker, journal_body
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def entry(n: int, **extra) -> dict:
+    return {"id": str(n), "vendor": "v", "operation": "Op", "tenant": "T", "status": 207, **extra}
+
+
+def test_journal_ring_buffer_drops_the_oldest():
+    journal = Journal(2)
+    for n in range(5):
+        journal.record(entry(n), T0 + timedelta(seconds=n))
+    assert [e["id"] for e in journal.find(JournalQuery())] == ["3", "4"]
+    assert journal.find(JournalQuery(since=T0 + timedelta(seconds=4)))[0]["time"] == "2026-01-01T00:00:04.000Z"
+
+
+def test_journal_of_size_zero_keeps_nothing():
+    journal = Journal(0)
+    journal.record(entry(1), T0)
+    assert journal.count(JournalQuery()) == 0
+
+
+def test_journal_masker_masks_secrets_everywhere_longest_first():
+    masker = Masker(["tok", "token-123"], ["x-custom-key"])
+    assert masker.headers({"X-Custom-Key": "abc", "Authorization": "Basic zzz", "X-Other": "a token-123"}) == {
+        "X-Custom-Key": MASK, "Authorization": MASK, "X-Other": f"a {MASK}"}
+    assert masker.value({"token-123": ["tok", 1, None]}) == {MASK: [MASK, 1, None]}
+    assert masker.query({"x-custom-key": ["a", "b"]}) == {"x-custom-key": [MASK, MASK]}
+
+
+def test_journal_body_is_json_else_text():
+    masker = Masker()
+    assert journal_body(b'[{"a": 1}]', masker) == ([{"a": 1}], False)
+    assert journal_body(b"not json", masker) == ("not json", False)
+    assert journal_body(b"", masker) == (None, False)
