@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from typing import Any, Callable
 
 from flask import Flask, Response, request
+from werkzeug.routing import BaseConverter, Map
 
 from .auth import Unauthorized, authenticate
 from .batch import Engine
@@ -129,8 +131,45 @@ def make_view(op: Operation, engine: Engine, settings: Settings) -> Callable[...
     return view
 
 
+class OtherThan(BaseConverter):
+    """A path segment other than the given literals.
+
+    A parameter next to a static sibling path (``/records/{numberid}`` beside
+    ``/records/dispositions``) must not swallow the sibling: a method the sibling does not serve
+    then gets 405 with the sibling's ``Allow``, not a parameter error from the other operation.
+    """
+
+    def __init__(self, url_map: Map, *literals: str):
+        super().__init__(url_map)
+        self.regex = "(?!(?:" + "|".join(re.escape(literal) for literal in literals) + ")$)[^/]+"
+
+
+def _shape(segments: list[str]) -> list[str]:
+    return ["{}" if segment.startswith("{") else segment for segment in segments]
+
+
+def routing_rule(op: Operation, templates: list[str]) -> str:
+    """The op's Flask rule; a parameter segment excludes the literals its static siblings use there."""
+    segments = op.path.split("/")
+    others = [t.split("/") for t in templates]
+    rule = []
+    for i, segment in enumerate(segments):
+        name = re.fullmatch(r"{([^}]+)}", segment)
+        if name is None:
+            rule.append(segment)
+            continue
+        literals = sorted({other[i] for other in others
+                           if len(other) > i and not other[i].startswith("{")
+                           and _shape(other[:i]) == _shape(segments[:i])})
+        arguments = ", ".join(json.dumps(literal) for literal in literals)
+        rule.append(f"<other_than({arguments}):{name[1]}>" if literals else f"<{name[1]}>")
+    return "/".join(rule)
+
+
 def register_operations(app: Flask, specs: list[Spec], engine: Engine, settings: Settings) -> None:
+    app.url_map.converters["other_than"] = OtherThan
+    templates = sorted({op.path for spec in specs for op in spec.operations})
     for spec in specs:
         for op in spec.operations:
-            app.add_url_rule(op.rule, endpoint=f"{spec.name}.{op.operation_id}",
+            app.add_url_rule(routing_rule(op, templates), endpoint=f"{spec.name}.{op.operation_id}",
                              view_func=make_view(op, engine, settings), methods=[op.method])

@@ -116,25 +116,29 @@ def test_vcclive_seed_partial_example_gets_the_seed_partial_response(client, sto
 
 # --- naming the record -----------------------------------------------------------------------------
 
+FORM = {"city": "X", "likes": "brand-new"}  # a valid form that would create a select value
+
+
 @pytest.mark.parametrize("element,errormessage,prop", [
-    ({"form": {"city": "X"}, "numberid": "99"}, "error.record_not_found", "numberid"),
-    ({"form": {"city": "X"}, "numberid": 99}, "error.record_not_found", "numberid"),
-    ({"form": {"city": "X"}, "search": {"name": "Nobody"}}, "error.search_no_match", "search"),
-    ({"form": {"city": "X"}, "search": {"age": "40"}}, "error.search_multiple_matches", "search"),
-    ({"form": {"city": "X"}, "search": {"unknown": "1"}}, "error.field_not_exists", "search.unknown"),
-    ({"form": {"city": "X"}, "search": {}}, "error.missing_numberid_or_search", None),
-    ({"form": {"city": "X"}, "numberid": "1", "search": {"name": "Green"}}, "error.numberid_and_search_both_set", None),
+    ({"form": FORM, "numberid": "99"}, "error.record_not_found", "numberid"),
+    ({"form": FORM, "numberid": 99}, "error.record_not_found", "numberid"),
+    ({"form": FORM, "search": {"name": "Nobody"}}, "error.search_no_match", "search"),
+    ({"form": FORM, "search": {"age": "40"}}, "error.search_multiple_matches", "search"),
+    ({"form": FORM, "search": {"unknown": "1"}}, "error.field_not_exists", "search.unknown"),
+    ({"form": FORM, "search": {}}, "error.missing_numberid_or_search", None),
+    ({"form": FORM, "numberid": "1", "search": {"name": "Green"}}, "error.numberid_and_search_both_set", None),
 ], ids=["numberid-unknown", "numberid-int-unknown", "search-none", "search-several", "search-unknown-field",
         "search-empty", "both"])
 def test_vcclive_element_that_names_no_single_record_fails(client, store, project, element, errormessage, prop):
     call(client, "PUT", RECORDS, {"elements": [{"form": {"age": "40"}, "numberid": n} for n in ("2", "3")]})
-    before = [stored(store, n) for n in project]
+    before, fields_before = [stored(store, n) for n in project], stored_fields(store)
     body = assert_envelope(call(client, "PUT", RECORDS, {"elements": [element]}), 200)
     expected = {"errorcode": 417, "errormessage": errormessage, "index": 0}
     if prop:
         expected["property"] = prop
     assert body == {"errors": [expected], "response": {}}
     assert [stored(store, n) for n in project] == before
+    assert stored_fields(store) == fields_before  # not even the new select value of its form
 
 
 def test_vcclive_search_compares_select_fields_by_value(client, store, project):
@@ -266,6 +270,23 @@ def test_vcclive_missing_or_malformed_basic_credentials_is_401(client, data_dir,
         assert error["errorcode"] == 401 and error["errormessage"] == "error.unauthorized", (method, path)
         assert resp.headers["WWW-Authenticate"].startswith("Basic")
     assert not (data_dir / "vcclive").exists()
+
+
+def test_vcclive_api_token_allow_list_checks_the_basic_password(data_dir):
+    from mockserver import create_app
+
+    client = create_app({"data": data_dir, "api_keys": frozenset({"good-token"})}).test_client()
+    bad = call(client, "GET", FIELDS, headers={"Authorization": basic(CUSTOMER, "api-token")})
+    assert assert_envelope(bad, 401)["errors"][0]["errormessage"] == "error.unauthorized"
+    good = call(client, "GET", FIELDS, headers={"Authorization": basic(CUSTOMER, "good-token")})
+    assert assert_envelope(good, 200) == {"errors": [], "response": []}
+
+
+def test_vcclive_undeclared_method_on_dispositions_is_405_not_a_record_lookup(client):
+    resp = call(client, "GET", DISPOSITIONS)
+    assert resp.status_code == 405 and resp.content_type == "application/problem+json"
+    assert "PUT" in resp.headers["Allow"] and "GET" not in resp.headers["Allow"]
+    assert assert_envelope(call(client, "GET", f"{RECORDS}/dispositionsx"), 400)["errors"][0]["errorcode"] == 400
 
 
 # --- isolation -------------------------------------------------------------------------------------
