@@ -77,7 +77,7 @@ def load(schema: Schema, item: Any, *, partial: Any = False) -> dict:
 def schema_failure(errors: list[tuple[str, str]]) -> ItemFailed:
     """marshmallow's ``(path, message)`` → the vendor's errormessage and property."""
     path, message = errors[0] if errors else ("", "")
-    parts = [p for p in path.split(".") if p]
+    parts = [p for p in path.split(".") if p and p != "(item)"]  # "(item)": flatten_errors' root
     while parts and parts[-1] in ("value", "key"):  # marshmallow's Dict error nesting
         parts.pop()
     if len(parts) > 1 and parts[0] in ("form", "default"):

@@ -170,7 +170,7 @@ def find_by_form(project: Project, criteria: Mapping[str, Any]) -> list[dict]:
         if definition is None:
             raise E.fail(E.FIELD_NOT_EXISTS, f"search.{name}")
         resolved = resolve(definition, value, f"search.{name}")
-        if isinstance(resolved, Pending) or (isinstance(resolved, list) and any(isinstance(v, Pending) for v in resolved)):
+        if any(isinstance(v, Pending) for v in (resolved if isinstance(resolved, list) else [resolved])):
             return []  # a value that does not exist is held by no record
         expected[name] = sorted(resolved) if isinstance(resolved, list) else resolved
     found = []

@@ -255,8 +255,9 @@ def test_vcclive_unsupported_media_type_is_415(client):
     assert assert_envelope(resp, 415)["errors"][0]["errorcode"] == 415
 
 
-ENDPOINTS = [("PUT", RECORDS, {"elements": []}), ("PUT", DISPOSITIONS, {"elements": []}), ("POST", RECORDS, {"form": {}}),
-             ("GET", RECORDS + "/1", None), ("POST", FIELDS, {"name": "x", "type": "text"}), ("GET", FIELDS, None)]
+ENDPOINTS = [("PUT", RECORDS, {"elements": []}), ("PUT", DISPOSITIONS, {"elements": []}),
+             ("POST", RECORDS, {"form": {}}), ("GET", RECORDS + "/1", None),
+             ("POST", FIELDS, {"name": "x", "type": "text"}), ("GET", FIELDS, None)]
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer token", "Basic", "Basic !!!", basic("mycc", ""),
@@ -330,7 +331,8 @@ def test_vcclive_add_record_and_detail_show_the_vendors_shape(client, store, pro
     ({"form": {"nickname": "x"}}, "error.field_not_exists", "nickname"),
     ({"form": {"likes": "new-one"}, "contacts": {"phone1": {"phone": "123456", "email": "nope"}}},
      "error.wrong_email_format", "contacts.phone1.email"),
-    ({"form": {"likes": "new-one"}, "next_calldate": "2026-02-30 10:00:00"}, "error.wrong_date_format", "next_calldate"),
+    ({"form": {"likes": "new-one"}, "next_calldate": "2026-02-30 10:00:00"}, "error.wrong_date_format",
+     "next_calldate"),
     ({"form": {}, "next_calldate": "tomorrow"}, "error.wrong_date_format", "next_calldate"),
     ({"form": {}, "contacts": {"phone1": {"name": "no phone"}}}, "error.missing_phone", "contacts.phone1.phone"),
     ({"form": {}, "disposition": {"description": "no id"}}, "error.missing_dispositionid", "dispositionid"),
@@ -453,8 +455,8 @@ def test_vcclive_data_survives_a_restart_of_a_real_server(live_server):
     status, _, body = server.request("POST", RECORDS, {"form": {"name": "Kept"}}, HEADERS)
     numberid = body["response"]
     server.restart()
-    status, headers, body = server.request("PUT", RECORDS, {"elements": [{"form": {"name": "Again"}, "numberid": str(numberid)}]},
-                                           HEADERS)
+    batch = {"elements": [{"form": {"name": "Again"}, "numberid": str(numberid)}]}
+    status, headers, body = server.request("PUT", RECORDS, batch, HEADERS)
     assert status == 200 and headers["Content-Type"] == "application/json" and body["response"] == {"0": True}
     status, _, body = server.request("GET", f"{RECORDS}/{numberid}", headers=HEADERS)
     assert body["response"]["data"] == {"name": "Again"}
