@@ -25,6 +25,7 @@ from .dialects.base import NO_BODY, Call, Dialect, Reply
 from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules
 from .journal import Journal, Masker, journal_body
 from .parameters import validate_parameters
+from .routing import OtherThan, routing_rule
 from .problems import BadRequest
 from .specs import Operation, Spec
 
@@ -258,7 +259,9 @@ def make_view(op: Operation, engine: Engine, settings: Settings, faults: FaultBo
 
 def register_operations(app: Flask, specs: list[Spec], engine: Engine, settings: Settings,
                         faults: FaultBook, journal: Journal) -> None:
+    app.url_map.converters["other_than"] = OtherThan
+    templates = sorted({op.path for spec in specs for op in spec.operations})
     for spec in specs:
         for op in spec.operations:
-            app.add_url_rule(op.rule, endpoint=f"{spec.name}.{op.operation_id}",
+            app.add_url_rule(routing_rule(op, templates), endpoint=f"{spec.name}.{op.operation_id}",
                              view_func=make_view(op, engine, settings, faults, journal), methods=[op.method])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .base import Dialect
 from .vba import VBADialect
+from .vcclive import VCCLiveDialect
 
 DIALECTS: dict[str, Dialect] = {}
 
@@ -17,3 +18,4 @@ def known_actions(name: str) -> set[str] | None:
 
 
 register(VBADialect())
+register(VCCLiveDialect())

@@ -94,3 +94,7 @@ def batch_invalid_items_fail_and_are_not_stored(ctx, response, case):
         assert any(record.get(k) != v for k, v in sent.items()), \
             f"item {index} was rejected but its values are stored under {ext['key']}={key}"
     return True
+
+
+# VCC Live's batch check and its snapshot hook live in their own module.
+from tests.conformance import hooks_vcclive  # noqa: E402,F401

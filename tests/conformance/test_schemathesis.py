@@ -22,8 +22,12 @@ SEED = os.environ.get("MOCKSERVER_FUZZ_SEED", "20261122")
 # Credentials each spec needs (any non-empty value is accepted by default).
 AUTH_ARGS = {
     "vbasoftware": ["-H", "x-api-key: fuzz-key", "-H", "Authorization: Bearer " + make_jwt({"username": "fuzzer"})],
+    "vcclive": ["--auth", "fuzzcc:fuzz-token"],
     "admin": [],
 }
+# Server settings a spec's run needs: VCC Live accepts any Basic pair by default, so the run restricts
+# the API token to the one it sends; schemathesis' "invalid credentials" probe must then get a 401.
+SERVER_ENV = {"vcclive": {"MOCKSERVER_API_KEYS": "fuzz-token"}}
 
 
 def schemathesis_command() -> list[str]:
@@ -33,7 +37,7 @@ def schemathesis_command() -> list[str]:
 
 @pytest.mark.parametrize("spec", sorted(AUTH_ARGS))
 def test_schemathesis_finds_nothing(live_server, spec):
-    server = live_server()
+    server = live_server(env=SERVER_ENV.get(spec))
     cmd = [*schemathesis_command(), "--config-file", str(REPO / "schemathesis.toml"), "run",
            f"{server.url}/__mockserver/specs/{spec}", "--checks", "all", "--seed", SEED,
            "--max-examples", EXAMPLES, "--workers", "1", "--request-timeout", "20", *AUTH_ARGS[spec]]
