@@ -1,7 +1,6 @@
 """`mockserver serve | check` (click, as Flask ships it)."""
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -32,14 +31,15 @@ def main() -> None:
               help="Directory of OpenAPI specs [MOCKSERVER_SPECS; default: the shipped specs].")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Data directory for the TinyDB files [MOCKSERVER_DATA; default ./mockserver-data].")
-@click.option("--workers", type=int, default=None, help="Worker processes [MOCKSERVER_WORKERS; default 1].")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [MOCKSERVER_WORKERS; default 1].")
 def serve(host, port, specs, data, workers) -> None:
     """Serve every spec of the specs directory on the embedded TinyDB store."""
     settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from .app import create_app
+    from .logs import configure_logging
     from .serving import run
 
+    configure_logging(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
     except SpecError as exc:
