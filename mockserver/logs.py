@@ -100,5 +100,5 @@ class _LoggedBody:
             "user_agent": env.get("HTTP_USER_AGENT", ""),
         }
         target = http["path"] + ("?" + http["query"] if http["query"] else "")
-        access_log.info('%s "%s %s" %s %dB %.1fms', http["remote"], http["method"], target, http["status"],
+        access_log.info('%s "%s %s" %s %dB %.1fms', http["remote"] or "-", http["method"], target, http["status"],
                         http["bytes"], http["ms"], extra={"http": http})
