@@ -12,13 +12,14 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support import REPO
+from tests.support import REPO, free_port
 
 INSTALL_TIMEOUT_S = 240
 
@@ -187,3 +188,119 @@ def wait_until(check, timeout: float, what: str, proc: subprocess.Popen | None =
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Running:
+    """An emulated container: the image's CMD as a local process."""
+
+    proc: subprocess.Popen
+    url: str  # where its published port is reachable
+    env: dict[str, str]
+    mounts: dict[str, Path]
+    log: Path
+
+    def host_path(self, container_path: str) -> Path:
+        return self.mounts[container_path]
+
+    def stop(self, grace: float = 10.0) -> int:
+        """`docker stop`: SIGTERM, then (like Docker after its 10 s grace) SIGKILL."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class DockerEmulator:
+    """`docker build` / `run` / `stop` from the README without a Docker engine.
+
+    `docker build -t TAG .` names the image the `image` fixture built from the Dockerfile's stages;
+    `docker run` starts the image's CMD in its venv with the image's ENV overlaid by `-e`, the image's
+    VOLUMEs and `-v` mounts mapped onto temp dirs (named volumes under ``volumes/``), and the published
+    port moved to a free one on 127.0.0.1 (the README's URLs are rewritten to it). It returns once the
+    image's HEALTHCHECK passes. Only the options the README uses are known; any other fails the test.
+    """
+
+    def __init__(self, image, pwd: Path) -> None:
+        self.image, self.pwd = image, pwd
+        self.tags: set[str] = set()
+        self.named: dict[str, Running] = {}
+        self.started: list[Running] = []
+        self.volumes = pwd.parent / "volumes"
+
+    def command(self, command: str) -> Running | int | None:
+        argv = [arg.replace("$PWD", str(self.pwd)) for arg in shlex.split(command)]
+        assert argv[0] == "docker", command
+        if argv[1] == "build":
+            assert argv[2] == "-t" and argv[4:] == ["."], f"unexpected build command: {command}"
+            self.tags.add(argv[3])
+            return None
+        if argv[1] == "stop":
+            return self.named.pop(argv[2]).stop()
+        assert argv[1] == "run", f"unsupported docker command: {command}"
+        return self._run(argv[2:])
+
+    def _run(self, args: list[str]) -> Running:
+        options: dict[str, list[str]] = {"-e": [], "-p": [], "-v": [], "--name": []}
+        while args[0].startswith("-"):
+            flag = args.pop(0)
+            if flag in ("--rm", "-d"):
+                continue
+            assert flag in options, f"docker run option {flag} is not emulated"
+            options[flag].append(args.pop(0))
+        image_ref, *cmd = args
+        assert image_ref in self.tags, f"{image_ref} was not built (built: {self.tags})"
+        return self.start(env=dict(e.split("=", 1) for e in options["-e"]), publish=options["-p"],
+                          volumes=options["-v"], name=(options["--name"] or [None])[0], cmd=cmd or None)
+
+    def start(self, env: dict[str, str], publish: list[str], volumes: list[str] = (), name: str | None = None,
+              cmd: list[str] | None = None) -> Running:
+        runtime = self.image.runtime
+        env = {**runtime.env, **env}
+        mounts: dict[str, Path] = {}
+        for spec in volumes:
+            source, target, *_mode = spec.split(":")
+            mounts[target] = Path(source) if source.startswith("/") else self.volumes / source
+        for volume in runtime.volumes:  # anonymous volumes: fresh per container
+            mounts.setdefault(volume, self.pwd.parent / f"anon-{len(self.started)}{volume.replace('/', '-')}")
+        for path in mounts.values():
+            path.mkdir(parents=True, exist_ok=True)
+
+        def host(container_path: str) -> Path:
+            for target, source in mounts.items():
+                if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
+                    return source / container_path[len(target):].lstrip("/")
+            return self.image.root.path(container_path)
+
+        (published,) = publish
+        host_port, container_port = published.split(":")
+        assert container_port == env["MOCKSERVER_PORT"] and container_port in runtime.expose
+        port = free_port()
+        env.update({key: str(host(value)) for key, value in env.items()
+                    if key.startswith("MOCKSERVER_") and value.startswith("/")})
+        env.update(MOCKSERVER_PORT=str(port), MOCKSERVER_HOST="127.0.0.1")  # loopback only, free port
+        env = clean_env(self.image.bin, **env)
+        workdir = host(runtime.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        log = self.pwd.parent / f"container-{len(self.started)}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd or runtime.cmd, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+        running = Running(proc, f"http://127.0.0.1:{port}", env, mounts, log)
+        self.started.append(running)
+        if name:
+            self.named[name] = running
+        timeout = float(runtime.healthcheck_options.get("timeout", "5s").rstrip("s"))
+
+        def healthy() -> bool:
+            return subprocess.run(runtime.healthcheck, env=env, cwd=workdir, capture_output=True,
+                                  timeout=timeout + 5).returncode == 0
+        wait_until(healthy, 45, "the HEALTHCHECK to pass", proc)
+        return running
+
+    def close(self) -> None:
+        for running in self.started:
+            running.stop()

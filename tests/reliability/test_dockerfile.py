@@ -4,20 +4,26 @@ installs) until its HEALTHCHECK passes, then SIGTERM."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
-import signal
 import subprocess
 import time
+import urllib.request
 from dataclasses import fields
+
+import pytest
+import yaml
 
 from mockserver.config import ENV_PREFIX, Settings
 from mockserver.serving import GRACEFUL_TIMEOUT_S
-from tests.shipping import (build_context, clean_env, dockerignore_allows, dockerignore_rules, instructions,
-                            parse_dockerfile, wait_until)
+from mockserver.store import Store
+from tests.readme import readme_block, readme_commands
+from tests.shipping import DockerEmulator, build_context, dockerignore_allows, dockerignore_rules, instructions, parse_dockerfile
 from tests.support import REPO, free_port
 
 SETTINGS_ENV = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+SHIPPED_SPECS = sorted(p.stem for p in (REPO / "specs").glob("*.yaml"))
 
 
 def test_dockerfile_passes_hadolint_with_every_ignore_explained():
@@ -61,38 +67,107 @@ def test_dockerignore_is_an_allow_list(tmp_path):
     assert not dockerignore_allows("mockserver/__pycache__/app.cpython-311.pyc", rules)
 
 
-def test_image_entrypoint_serves_until_sigterm_and_healthcheck_passes(image, tmp_path):
+@pytest.fixture
+def docker(image, tmp_path):
+    (tmp_path / "pwd").mkdir()
+    emulator = DockerEmulator(image, tmp_path / "pwd")
+    yield emulator
+    emulator.close()
+
+
+def health(url: str) -> dict:
+    with urllib.request.urlopen(url + "/__mockserver/health", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_image_entrypoint_serves_until_sigterm_and_healthcheck_passes(image, docker):
+    """The CMD with the Dockerfile's ENV in the venv the runtime stage installed; only the port (a free
+    one), the data path (a temp dir) and the bind address (loopback) are changed by the emulator."""
     runtime = image.runtime
-    port = free_port()
-    data = image.root.path(runtime.env["MOCKSERVER_DATA"])
-    workdir = image.root.path(runtime.workdir)
-    data.mkdir(parents=True, exist_ok=True)
-    workdir.mkdir(parents=True, exist_ok=True)
-    # The container's ENV as parsed; only the port (free one), the data path (mapped) and the bind
-    # address (loopback: tests never listen on every interface) change.
-    env = clean_env(image.bin, **{**runtime.env, "MOCKSERVER_PORT": str(port), "MOCKSERVER_DATA": str(data),
-                                  "MOCKSERVER_HOST": "127.0.0.1"})
-    timeout = float(runtime.healthcheck_options.get("timeout", "5s").rstrip("s"))
-
-    def healthcheck(on_port: int) -> int:
-        return subprocess.run(runtime.healthcheck, env={**env, "MOCKSERVER_PORT": str(on_port)}, cwd=workdir,
-                              capture_output=True, timeout=timeout + 5).returncode
-
-    assert healthcheck(free_port()) != 0, "the HEALTHCHECK must fail when nothing answers"
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(runtime.cmd, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: healthcheck(port) == 0, 45, "the HEALTHCHECK to pass", proc)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(GRACEFUL_TIMEOUT_S + 5) == 0, log.read_text()
-        assert time.monotonic() - started < GRACEFUL_TIMEOUT_S
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    text = log.read_text()
-    booted = len(re.findall(r"Booting worker", text))
-    assert booted == int(runtime.env["MOCKSERVER_WORKERS"]), text
+    nothing_there = {**os.environ, "MOCKSERVER_PORT": str(free_port())}
+    assert subprocess.run(runtime.healthcheck, env=nothing_there, capture_output=True, timeout=30).returncode != 0, \
+        "the HEALTHCHECK must fail when nothing answers"
+    docker.tags.add("under-test")
+    container = docker.start(env={}, publish=[f"8080:{runtime.env['MOCKSERVER_PORT']}"])
+    assert container.env["PATH"].startswith(str(image.bin)) and "PYTHONPATH" not in container.env
+    assert sorted(s["name"] for s in health(container.url)["specs"]) == SHIPPED_SPECS
+    started = time.monotonic()
+    assert container.stop() == 0, container.log.read_text()
+    assert time.monotonic() - started < GRACEFUL_TIMEOUT_S
+    text = container.log.read_text()
+    assert len(re.findall(r"Booting worker", text)) == int(runtime.env["MOCKSERVER_WORKERS"]), text
     assert re.search(r'mockserver\.access 127\.0\.0\.1 "GET /__mockserver/health" 200 ', text), text
+
+
+def test_readme_docker_commands_run_against_the_image(image, docker):
+    (build,) = readme_commands("docker-build")
+    docker.command(build)
+
+    (run,) = readme_commands("docker-run")
+    container = docker.command(run)
+    assert sorted(s["name"] for s in health(container.url)["specs"]) == SHIPPED_SPECS
+    assert container.stop() == 0
+
+    shutil.copytree(REPO / "specs", docker.pwd / "specs", ignore=lambda d, names: [n for n in names if n != "vbasoftware.yaml"])
+    (run_specs,) = readme_commands("docker-run-specs")
+    container = docker.command(run_specs)
+    assert [s["name"] for s in health(container.url)["specs"]] == ["vbasoftware"], "the mounted specs only"
+    assert container.stop() == 0
+
+    run_volume, stop = readme_commands("docker-run-volume")
+    container = docker.command(run_volume)
+    batch = urllib.request.Request(container.url + "/vbasoftware/call-trackings-batch", method="PUT",
+                                   data=b'[{"call_Key": 0, "first_Name": "Ada"}]',
+                                   headers={"x-api-key": "ci-key", "Authorization": "Bearer t",
+                                            "vbasoftware-database": "DEMO", "Content-Type": "application/json"})
+    with urllib.request.urlopen(batch, timeout=10) as resp:
+        assert resp.status == 207 and json.loads(resp.read())["data"][0]["status"] == 201
+    assert docker.command(stop) == 0
+    text = container.log.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # MOCKSERVER_LOG_FORMAT=json: every line
+    assert sum(line["message"].startswith("Booting worker") for line in lines) == 4
+    assert any(line.get("status") == 207 and line["logger"] == "mockserver.access" for line in lines)
+    with Store(container.host_path("/data")).transaction("vbasoftware", "DEMO", write=False) as tx:
+        assert tx.records("CallTracking").get(1)["first_Name"] == "Ada"  # in the named volume
+    assert container.host_path("/data") == docker.volumes / "mockserver-data"
+
+
+CI_IMAGE = "ghcr.io/your-org/mockserver:latest"  # the README's name for the published image
+YOUR_TESTS = "python -m pytest tests/integration"  # stands for the user's own test command
+
+
+def run_ci_commands(commands: list[str], documented: str, container, env) -> None:
+    """Run the commands that call the mock (its documented address rewritten); the rest must be the
+    stand-in for the user's own tests."""
+    calling = [c for c in commands if documented in c]
+    assert calling and set(commands) - set(calling) == {YOUR_TESTS}, commands
+    for command in calling:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", command.replace(documented, container.url)],
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+
+
+def test_readme_ci_examples_run_against_the_image(image, docker):
+    docker.tags.add(CI_IMAGE)  # the README: built from this Dockerfile, then pushed under this name
+    port = image.runtime.env["MOCKSERVER_PORT"]
+
+    github = yaml.safe_load(readme_block("ci-github"))["jobs"]["integration"]
+    service = github["services"]["mockserver"]
+    assert service["image"] == CI_IMAGE and service["ports"] == [f"{port}:{port}"]
+    assert set(service["env"]) <= SETTINGS_ENV
+    container = docker.start(env=service["env"], publish=service["ports"])
+    steps = [step["run"] for step in github["steps"] if "run" in step]
+    run_ci_commands(steps, "http://localhost:8080", container, container.env)
+    assert any(step.get("env", {}).get("VBA_BASE_URL") == "http://localhost:8080/vbasoftware" for step in github["steps"])
+    assert json.loads(container.log.read_text().splitlines()[0])["level"] == "INFO", "LOG_FORMAT=json applied"
+    assert container.stop() == 0
+
+    gitlab = yaml.safe_load(readme_block("ci-gitlab"))["integration"]
+    (service,) = gitlab["services"]
+    assert service == {"name": CI_IMAGE, "alias": "mockserver"}
+    settings = {k: v for k, v in gitlab["variables"].items() if k.startswith(ENV_PREFIX)}
+    assert set(settings) <= SETTINGS_ENV
+    container = docker.start(env=settings, publish=[f"{port}:{port}"])
+    assert gitlab["variables"]["VBA_BASE_URL"] == "http://mockserver:8080/vbasoftware"
+    run_ci_commands(gitlab["script"], "http://mockserver:8080", container, container.env)
+    assert container.stop() == 0
