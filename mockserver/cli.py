@@ -31,7 +31,8 @@ def main() -> None:
               help="Directory of OpenAPI specs [MOCKSERVER_SPECS; default: the shipped specs].")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Data directory for the TinyDB files [MOCKSERVER_DATA; default ./mockserver-data].")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [MOCKSERVER_WORKERS; default 1].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes [MOCKSERVER_WORKERS; default 1].")
 def serve(host, port, specs, data, workers) -> None:
     """Serve every spec of the specs directory on the embedded TinyDB store."""
     settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers)

@@ -71,7 +71,6 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
         "accesslog": None,
         "logger_class": _GunicornLogs,
-        "loglevel": settings.log_level.lower(),
         "proc_name": "mockserver",
         "control_socket_disable": True,  # N servers on one machine (tests, CI) must not share a socket
         **({"worker_tmp_dir": WORKER_TMP_DIR} if os.path.isdir(WORKER_TMP_DIR) else {}),

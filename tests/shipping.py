@@ -44,9 +44,7 @@ def instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with comments dropped and line continuations joined."""
     out, pending = [], ""
     for line in text.splitlines():
-        if line.lstrip().startswith("#") and not pending.strip():
-            continue
-        if line.lstrip().startswith("#"):  # a comment inside a continued instruction
+        if line.lstrip().startswith("#"):  # comments, also between continued lines
             continue
         if line.rstrip().endswith("\\"):
             pending += line.rstrip()[:-1] + " "
