@@ -15,6 +15,8 @@ unmarked block or a marker no test uses. What runs each block today:
   Docker engine here, so tests/reliability/test_dockerfile.py emulates `docker build` (the Dockerfile's
   stages, without Docker) and `docker run`/`docker stop` (the image's CMD with its ENV, the `-e`, `-v`
   and `-p` of the command), and runs the CI examples' commands against that emulated container.
+
+It also checks that the configuration table has a row for every Settings field's MOCKSERVER_* variable.
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import fields
 
 import pytest
 
+from mockserver.config import ENV_PREFIX, Settings
 from mockserver.store import Store
 from tests.readme import readme_blocks, readme_commands, run_readme_commands
 from tests.support import REPO
@@ -97,3 +101,11 @@ def test_readme_schemathesis_command(live_server, tmp_path):
                             timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\d+ generated, \d+ passed", result.stdout), result.stdout[-2000:]
+
+
+def test_readme_configuration_table_lists_every_setting():
+    text = (REPO / "README.md").read_text()
+    table = text[text.index("<!-- section: configuration -->"):text.index("<!-- /section: configuration -->")]
+    documented = set(re.findall(r"^\|[^|]*\| `(MOCKSERVER_\w+)` \|", table, re.M))
+    settings = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+    assert documented == settings, f"missing rows: {settings - documented}; unknown: {documented - settings}"
