@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mockserver.serving import GRACEFUL_TIMEOUT_S
 from mockserver.store import Store
+from tests.shipping import wait_until
 
 TENANT = "LOAD"
 BATCH = "/vbasoftware/call-trackings-batch"
@@ -41,6 +42,7 @@ def put_batch(url_port: int, body: list[dict], timeout: float = 60) -> tuple[int
 
 def test_serving_two_workers_lose_no_concurrent_update(live_server, tmp_path):
     server = live_server("--workers", "2", data=tmp_path / "data")
+    wait_until(lambda: server.log().count("Booting worker") == 2, 20, "both workers to boot", server.proc)
     threads, batches, per_batch = 4, 8, 5
 
     def client(n: int) -> list[int]:
