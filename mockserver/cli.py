@@ -1,7 +1,6 @@
 """`mockserver serve | check` (click, as Flask ships it)."""
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -32,7 +31,8 @@ def main() -> None:
               help="Directory of OpenAPI specs [MOCKSERVER_SPECS; default: the shipped specs].")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Data directory for the TinyDB files [MOCKSERVER_DATA; default ./mockserver-data].")
-@click.option("--workers", type=int, default=None, help="Worker processes [MOCKSERVER_WORKERS; default 1].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes [MOCKSERVER_WORKERS; default 1].")
 @click.option("--seed", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="JSON/YAML file of records to seed at startup [MOCKSERVER_SEED].")
 @click.option("--faults", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
@@ -45,10 +45,11 @@ def serve(host, port, specs, data, workers, seed, faults, journal_size, limits) 
     """Serve every spec of the specs directory on the embedded TinyDB store."""
     settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers, seed=seed, faults=faults,
                          journal_size=journal_size, limits=None if limits is None else csv_set(limits))
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from .app import create_app
+    from .logs import configure_logging
     from .serving import run
 
+    configure_logging(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
     except (SpecError, StartupError) as exc:

@@ -38,6 +38,30 @@ def _journal_size(value: str | int) -> int:
     return size
 
 
+def _one_of(*choices: str):
+    def parse(value: str) -> str:
+        if value.lower() not in {c.lower() for c in choices}:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return next(c for c in choices if c.lower() == value.lower())
+    return parse
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true/false (or 1/0, yes/no, on/off)")
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -58,6 +82,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         _journal_size(self.journal_size)  # flags bypass _parse; same bound either way
+    # text | json (every log line one JSON object); see mockserver/logs.py.
+    log_format: str = "text"
+    # One line per request on the `mockserver.access` logger.
+    access_log: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -74,7 +102,7 @@ class Settings:
 
 _PARSERS = {
     "port": int,
-    "workers": int,
+    "workers": _positive_int,
     "specs": Path,
     "data": Path,
     "api_keys": csv_set,
@@ -82,6 +110,9 @@ _PARSERS = {
     "faults": Path,
     "journal_size": _journal_size,
     "limits": csv_set,
+    "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+    "log_format": _one_of("text", "json"),
+    "access_log": _bool,
 }
 
 

@@ -1,23 +1,85 @@
-"""Run the WSGI app: werkzeug's threaded server for one worker."""
+"""Serve the WSGI app with gunicorn, in-process: the same production server in dev, CI and the image.
+
+``--workers N`` runs N worker processes (gthread: a few threads each) forked from this process
+after the app was built, so a bad spec fails before any worker starts. SIGTERM is graceful:
+workers stop accepting, finish the requests in flight (a batch is one store transaction, written
+atomically) and the process exits 0. gunicorn logs through mockserver's logging configuration.
+gunicorn and the store's flock are POSIX-only: run mockserver on Linux or macOS (WSL or Docker on
+Windows).
+"""
 from __future__ import annotations
 
 import logging
+import os
+from typing import Any, Callable
 
-from flask import Flask
-from werkzeug.serving import make_server
+from gunicorn import glogging
+from gunicorn.app.base import BaseApplication
 
 from .config import Settings
+from .logs import AccessLog
 
 log = logging.getLogger(__name__)
 
+THREADS_PER_WORKER = 8
+# Below `docker stop`'s default 10 s grace before SIGKILL, so in-flight batches end and we exit 0.
+GRACEFUL_TIMEOUT_S = 9
+# Heartbeat files on tmpfs where there is one (Docker's /tmp may be a slow overlay).
+WORKER_TMP_DIR = "/dev/shm"
 
-def run(app: Flask, settings: Settings) -> None:
-    server = make_server(settings.host, settings.port, app, threaded=True)
-    log.info("mockserver listening on http://%s:%d (specs %s, data %s)", settings.host, server.server_port,
-             settings.specs, settings.data)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+
+class _GunicornLogs(glogging.Logger):
+    """gunicorn's messages go through the root handlers that `configure_logging` set up; its own
+    access log is off (mockserver's AccessLog middleware writes one line per request)."""
+
+    def setup(self, cfg: Any) -> None:
+        self.cfg = cfg
+        self._access_log_enabled = False
+        self.error_log.propagate = True
+        self.error_log.setLevel(logging.NOTSET)
+
+    def access(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class _MockServerApplication(BaseApplication):
+    """gunicorn's application API: the options below instead of a config file or argv."""
+
+    def __init__(self, wsgi: Callable, options: dict[str, Any]) -> None:
+        self.served, self.options = wsgi, options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            if name in self.cfg.settings:  # e.g. control_socket_disable is new in gunicorn 25
+                self.cfg.set(name, value)
+
+    def load(self) -> Callable:
+        return self.served
+
+
+def bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "bind": [bind_address(settings.host, settings.port)],
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": THREADS_PER_WORKER,
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "accesslog": None,
+        "logger_class": _GunicornLogs,
+        "proc_name": "mockserver",
+        "control_socket_disable": True,  # N servers on one machine (tests, CI) must not share a socket
+        **({"worker_tmp_dir": WORKER_TMP_DIR} if os.path.isdir(WORKER_TMP_DIR) else {}),
+    }
+
+
+def run(app: Callable, settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT (gunicorn then exits the process, status 0 after a graceful stop)."""
+    wsgi = AccessLog(app) if settings.access_log else app
+    log.info("mockserver serving specs %s, data %s, %d worker(s) on %s", settings.specs, settings.data,
+             settings.workers, bind_address(settings.host, settings.port))
+    _MockServerApplication(wsgi, gunicorn_options(settings)).run()  # exits via SystemExit (0 when graceful)

@@ -1,0 +1,111 @@
+"""Every command in README.md is exercised, and this module says how.
+
+The convention: each fenced block of README.md sits right under ``<!-- exercised: NAME -->``, and a
+test somewhere under tests/ names it literally in ``readme_block("NAME")``, ``readme_commands("NAME")``
+or ``run_readme_commands("NAME", ...)`` (tests/readme.py), taking the commands from the README rather
+than a copy. A section author adds a block and the test that runs it together; this module fails on an
+unmarked block or a marker no test uses. What runs each block today:
+
+- first-commands: the second command is what .ci/run runs, verbatim (checked here); the first runs
+  verbatim in a fresh venv in tests/reliability/test_packaging.py (install, serve, answer, SIGTERM).
+- health, vba-examples: run verbatim by bash with real curl against a live server (URL pointed at it).
+- schemathesis: run verbatim against a live server, with bounds appended (2 examples, fuzzing phase,
+  fixed seed); tests/conformance runs the full hunt.
+- docker-build, docker-run, docker-run-volume, docker-run-specs, ci-github, ci-gitlab: there is no
+  Docker engine here, so tests/reliability/test_dockerfile.py emulates `docker build` (the Dockerfile's
+  stages, without Docker) and `docker run`/`docker stop` (the image's CMD with its ENV, the `-e`, `-v`
+  and `-p` of the command), and runs the CI examples' commands against that emulated container.
+
+It also checks that the configuration table has a row for every Settings field's MOCKSERVER_* variable.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import fields
+
+import pytest
+
+from mockserver.config import ENV_PREFIX, Settings
+from mockserver.store import Store
+from tests.readme import readme_blocks, readme_commands, run_readme_commands
+from tests.support import REPO
+
+CALLERS = re.compile(r"""(?:readme_block|readme_commands|run_readme_commands)\(\s*["']([\w-]+)["']""")
+SHIPPED_SPECS = sorted(p.stem for p in (REPO / "specs").glob("*.yaml"))
+
+
+def exercised_names() -> set[str]:
+    names = set()
+    for path in (REPO / "tests").rglob("*.py"):
+        if path != REPO / "tests" / "readme.py":
+            names |= set(CALLERS.findall(path.read_text()))
+    return names
+
+
+def test_readme_every_block_is_marked_and_exercised():
+    blocks = readme_blocks()
+    unmarked = [b.line for b in blocks if b.name is None]
+    assert not unmarked, f"README blocks at lines {unmarked} lack <!-- exercised: NAME -->"
+    names = [b.name for b in blocks]
+    assert len(names) == len(set(names)), f"duplicate block names: {names}"
+    unused = set(names) - exercised_names()
+    assert not unused, f"no test runs these README blocks: {sorted(unused)}"
+
+
+def test_readme_convention_spots_an_unmarked_block():
+    text = "<!-- exercised: one -->\n```sh\ntrue\n```\n\n```sh\nfalse\n```\n"
+    assert [(b.name, b.text) for b in readme_blocks(text)] == [("one", "true\n"), (None, "false\n")]
+
+
+def test_readme_first_commands_and_ci_runs_the_test_command():
+    install_and_serve, install_and_test = readme_commands("first-commands")
+    assert install_and_serve == "python -m pip install -e . && mockserver serve"
+    assert install_and_test == "python -m pip install -q -e '.[test]' && python -m pytest"
+    ci_lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert install_and_test in ci_lines, ".ci/run must call the README's test command verbatim"
+
+
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="the README's examples use curl, not installed")
+
+
+@needs_curl
+def test_readme_health_command(live_server):
+    server = live_server()
+    health = json.loads(run_readme_commands("health", server.url))
+    assert health["status"] == "ok" and sorted(s["name"] for s in health["specs"]) == SHIPPED_SPECS
+
+
+@needs_curl
+def test_readme_vba_examples(live_server):
+    server = live_server()
+    out = run_readme_commands("vba-examples", server.url)
+    assert out.count('"status": 201') == 5, out  # 3 calls, 1 trial, 1 event created
+    assert '"first_Name": "Ada"' in out and '"study_Title": "Trial A"' in out and '"subject": "Call back"' in out
+    with Store(server.data).transaction("vbasoftware", "DEMO", write=False) as tx:
+        assert sorted(r["call_Key"] for r in tx.records("CallTracking").all()) == [1, 2, 7]
+        assert tx.records("CallTracking").get(1)["first_Name"] == "Ada"
+        assert tx.records("CareCaseClinicalTrial").get(1)["study_Title"] == "Trial A"
+        assert tx.records("Event").get(100)["reminder"] is True
+
+
+def test_readme_schemathesis_command(live_server, tmp_path):
+    server = live_server()
+    shutil.copy(REPO / "schemathesis.toml", tmp_path)  # run where a user would, keeping its cache out of the repo
+    (command,) = readme_commands("schemathesis")
+    assert command.startswith("schemathesis ") and "http://127.0.0.1:8080/__mockserver/specs/" in command
+    bounded = command.replace("http://127.0.0.1:8080", server.url) + " --max-examples 2 --phases fuzzing --seed 7"
+    result = subprocess.run(["bash", "-c", bounded], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\d+ generated, \d+ passed", result.stdout), result.stdout[-2000:]
+
+
+def test_readme_configuration_table_lists_every_setting():
+    text = (REPO / "README.md").read_text()
+    table = text[text.index("<!-- section: configuration -->"):text.index("<!-- /section: configuration -->")]
+    documented = set(re.findall(r"^\|[^|]*\| `(MOCKSERVER_\w+)` \|", table, re.M))
+    settings = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+    assert documented == settings, f"missing rows: {settings - documented}; unknown: {documented - settings}"
