@@ -2,7 +2,7 @@
 
 Emulation choice: credentials are checked for presence and shape, not verified against a vendor
 (any non-empty API key, bearer token or Basic pair passes) unless ``Settings.api_keys`` lists the
-API keys to accept. A bearer token that is a JWT names the audit user; its signature is not checked.
+API keys to accept (an API key by its value, a Basic pair as ``user:password``). A bearer token that is a JWT names the audit user; its signature is not checked.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def _satisfy(scheme: Mapping[str, Any], headers: Mapping[str, str], query: Mappi
         return None if token is None else {"secret": token, "user": jwt_user(token)}
     if kind == "http" and scheme.get("scheme", "").lower() == "basic":
         pair = basic_credentials(headers.get("authorization", ""))
-        if pair is None:
+        if pair is None or (api_keys and f"{pair[0]}:{pair[1]}" not in api_keys):
             return None
         return {"secret": headers["authorization"], "user": pair[0], "basic_username": pair[0]}
     return None

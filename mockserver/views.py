@@ -10,7 +10,10 @@ import logging
 import uuid
 from typing import Any, Callable
 
+import re
+
 from flask import Flask, Response, request
+from werkzeug.routing import BaseConverter
 
 from .auth import Unauthorized, authenticate
 from .batch import Engine
@@ -129,7 +132,16 @@ def make_view(op: Operation, engine: Engine, settings: Settings) -> Callable[...
     return view
 
 
+class ExceptConverter(BaseConverter):
+    """A path segment that is none of the given literals (specs.flask_rules: static siblings win)."""
+
+    def __init__(self, url_map, *literals: str) -> None:
+        super().__init__(url_map)
+        self.regex = "(?!(?:" + "|".join(re.escape(literal) for literal in literals) + ")$)[^/]+"
+
+
 def register_operations(app: Flask, specs: list[Spec], engine: Engine, settings: Settings) -> None:
+    app.url_map.converters["except"] = ExceptConverter
     for spec in specs:
         for op in spec.operations:
             app.add_url_rule(op.rule, endpoint=f"{spec.name}.{op.operation_id}",

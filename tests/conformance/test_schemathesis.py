@@ -23,7 +23,11 @@ SEED = os.environ.get("MOCKSERVER_FUZZ_SEED", "20261122")
 AUTH_ARGS = {
     "vbasoftware": ["-H", "x-api-key: fuzz-key", "-H", "Authorization: Bearer " + make_jwt({"username": "fuzzer"})],
     "admin": [],
+    "pipeliner": ["--auth", "apikey:secret"],
 }
+# Server settings per spec: Pipeliner's only scheme is HTTP Basic, so ignored_auth's probe with wrong
+# Basic credentials must be refused: the server accepts only the pair schemathesis is given.
+SERVER_ENV = {"pipeliner": {"MOCKSERVER_API_KEYS": "apikey:secret"}}
 
 
 def schemathesis_command() -> list[str]:
@@ -33,7 +37,7 @@ def schemathesis_command() -> list[str]:
 
 @pytest.mark.parametrize("spec", sorted(AUTH_ARGS))
 def test_schemathesis_finds_nothing(live_server, spec):
-    server = live_server()
+    server = live_server(env=SERVER_ENV.get(spec, {}))
     cmd = [*schemathesis_command(), "--config-file", str(REPO / "schemathesis.toml"), "run",
            f"{server.url}/__mockserver/specs/{spec}", "--checks", "all", "--seed", SEED,
            "--max-examples", EXAMPLES, "--workers", "1", "--request-timeout", "20", *AUTH_ARGS[spec]]
