@@ -335,3 +335,17 @@ def test_pipeliner_static_batch_paths_are_not_read_as_ids(client):
     resp = client.get(f"{BASE}/batch-delete", headers=AUTH)
     assert resp.status_code == 405
     assert {m.strip() for m in resp.headers["Allow"].split(",")} == {"POST", "OPTIONS"}
+
+
+def test_pipeliner_real_server_serves_the_spaced_media_type_and_keeps_calls_across_restarts(live_server):
+    server = live_server()
+    status, headers, body = server.request("POST", f"{BASE}/batch-modify?rollback-method=1", [NEW_CALL, {}],
+                                           {**AUTH, "Content-Type": "application / json"})
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    new_id, failed = body["data"]
+    assert failed["code"] == 117
+    server.restart()
+    status, _, got = server.request("GET", f"{BASE}/{new_id}", headers=AUTH)
+    assert status == 200 and got["data"]["caller_id"] == CALLER
+    status, _, listed = server.request("GET", BASE, headers=AUTH)
+    assert [c["id"] for c in listed["data"]] == [new_id]
