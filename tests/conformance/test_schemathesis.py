@@ -23,7 +23,10 @@ SEED = os.environ.get("MOCKSERVER_FUZZ_SEED", "20261122")
 AUTH_ARGS = {
     "vbasoftware": ["-H", "x-api-key: fuzz-key", "-H", "Authorization: Bearer " + make_jwt({"username": "fuzzer"})],
     "admin": [],
-    "pipeliner": ["--auth", "apikey:secret"],
+    # --auth overrides whatever Authorization header schemathesis would generate, so generating (and
+    # negating) it only yields false "schema-violating request accepted" reports; ignored_auth still
+    # probes the operations without and with wrong credentials.
+    "pipeliner": ["--auth", "apikey:secret", "--generation-with-security-parameters", "false"],
 }
 # Server settings per spec: Pipeliner's only scheme is HTTP Basic, so ignored_auth's probe with wrong
 # Basic credentials must be refused: the server accepts only the pair schemathesis is given.
