@@ -72,7 +72,8 @@ def _read_url(request_url: str, document: dict, entity: str, key) -> str | None:
         ext = op.get(EXTENSION, {})
         if ext.get("action") == "get" and ext.get("entity") == entity:
             name = ext.get("path-key", ext.get("key"))
-            return f"{parts.scheme}://{parts.netloc}{prefix}" + template.replace("{" + name + "}", quote(str(key), safe=""))
+            path = template.replace("{" + name + "}", quote(str(key), safe=""))
+            return f"{parts.scheme}://{parts.netloc}{prefix}{path}"
     return None
 
 

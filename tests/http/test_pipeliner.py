@@ -141,6 +141,15 @@ def test_pipeliner_rollback_all_saves_nothing_and_answers_422(client, store, que
     assert calls(store) == {}
 
 
+def test_pipeliner_rollback_all_reports_a_non_object_item_as_an_entity_error(client, store):
+    body = body_of(modify(client, [NEW_CALL, 5]), 422)
+    assert body["entity_index"] == 1 and body["field_errors"] == []
+    [error] = body["entity_errors"]
+    assert_error(error, 400, 117, "ERROR_PARAMETER_INVALID")
+    assert error["message"] == "Item is not a JSON object."
+    assert calls(store) == {}
+
+
 def test_pipeliner_rollback_all_keeps_earlier_state_untouched(client, store):
     new_id = modify(client, [{**NEW_CALL, "phone_number": "old"}]).get_json()["data"][0]
     before = calls(store)
@@ -177,7 +186,8 @@ ACCOUNT, GONE = str(uuid.UUID(int=10)), str(uuid.UUID(int=11))
 ])
 def test_pipeliner_relations_are_checked_against_the_space(client, store, account, level, error):
     seed(store, "Account", {"id": ACCOUNT, "name": "Acme"}, {"id": GONE, "name": "Old", "is_deleted": True})
-    body = body_of(modify(client, [{**NEW_CALL, "account_id": account}], f"?rollback-method=1&validation-level={level}"), 200)
+    query = f"?rollback-method=1&validation-level={level}"
+    body = body_of(modify(client, [{**NEW_CALL, "account_id": account}], query), 200)
     slot = body["data"][0]
     if error is None:
         assert calls(store)[slot]["account_id"] == account
@@ -213,7 +223,8 @@ def test_pipeliner_bit_2_validates_only_the_fields_sent(client, store, level, ok
     seed(store, "Account", {"id": ACCOUNT})
     new_id = modify(client, [{**NEW_CALL, "account_id": ACCOUNT}]).get_json()["data"][0]
     seed(store, "Account", {"id": ACCOUNT, "is_deleted": True})
-    body = body_of(modify(client, [{"id": new_id, "phone_number": "7"}], f"?rollback-method=1&validation-level={level}"), 200)
+    query = f"?rollback-method=1&validation-level={level}"
+    body = body_of(modify(client, [{"id": new_id, "phone_number": "7"}], query), 200)
     if ok:
         assert body["data"] == [new_id] and calls(store)[new_id]["phone_number"] == "7"
     else:

@@ -51,8 +51,10 @@ def test_specs_undeclared_server_variable_is_a_spec_error(tmp_path):
 def test_specs_served_document_keeps_the_prefix_variables(tmp_path):
     spec = load_spec(write(tmp_path, DOCUMENT), lambda dialect: {"get"})
     served = served_document(spec, "http://127.0.0.1:9/")
-    assert served["servers"] == [{"url": "http://127.0.0.1:9/api/v1/spaces/{space_id}", "description": "this mockserver",
-                                  "variables": {"space_id": {"default": "demo", "enum": ["demo", "other"]}}}]
+    assert served["servers"] == [{
+        "url": "http://127.0.0.1:9/api/v1/spaces/{space_id}", "description": "this mockserver",
+        "variables": {"space_id": {"default": "demo", "enum": ["demo", "other"]}},
+    }]
 
 
 @pytest.mark.parametrize("paths,expected", [
