@@ -2,9 +2,9 @@
 
 Emulation choice: credentials are checked for presence and shape, not verified against a vendor
 (any non-empty API key, bearer token or Basic pair passes) unless ``Settings.api_keys`` lists the
-API keys to accept: then an apiKey scheme's value and a Basic password (VCC Live's API token,
-Pipeliner's application password) must be one of them. A bearer token that is a JWT names the
-audit user; its signature is not checked.
+API keys to accept: then an apiKey scheme's value must be one of them, and a Basic pair passes when
+its password (VCC Live's API token) or the whole ``user:password`` (Pipeliner's key pair) is listed.
+A bearer token that is a JWT names the audit user; its signature is not checked.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def _satisfy(scheme: Mapping[str, Any], headers: Mapping[str, str], query: Mappi
         return None if token is None else {"secret": token, "user": jwt_user(token)}
     if kind == "http" and scheme.get("scheme", "").lower() == "basic":
         pair = basic_credentials(headers.get("authorization", ""))
-        if pair is None or (api_keys and pair[1] not in api_keys):
+        if pair is None or (api_keys and not {pair[1], f"{pair[0]}:{pair[1]}"} & api_keys):
             return None
         return {"secret": headers["authorization"], "user": pair[0], "basic_username": pair[0]}
     return None

@@ -2,6 +2,8 @@
 
 HTTP gives strings; the spec types them. A value is coerced only when the string is exactly the
 JSON spelling of that type ("12" → 12, "true" → True), then validated by the generated field.
+A spec whose top-level ``x-mockserver`` says ``unknown-query-parameters: reject`` also rejects query
+parameters it does not declare (a misspelt option must not silently fall back to its default).
 """
 from __future__ import annotations
 
@@ -58,7 +60,16 @@ def validate_parameters(op: Operation, path: Mapping[str, str], query: Mapping[s
             values[param.location][param.name] = param.field.deserialize(coerce(param.schema, raw))
         except ValidationError as exc:
             errors.extend((f"{param.name}{'.' + p if p else ''}", m) for p, m in flatten_errors(exc.messages))
+    if op.spec.extension.get("unknown-query-parameters") == "reject":
+        errors.extend((name, "Unknown query parameter.") for name in sorted(set(query) - known_query_names(op)))
     return values, errors
+
+
+def known_query_names(op: Operation) -> set[str]:
+    """Declared query parameters plus API keys the security schemes read from the query."""
+    names = {p.name for p in op.parameters if p.location == "query"}
+    names |= {s["name"] for s in op.security_schemes.values() if s.get("type") == "apiKey" and s.get("in") == "query"}
+    return names
 
 
 def _raw(param: Parameter, path, query, headers) -> Any:

@@ -8,9 +8,10 @@ never per request (connexion's resolver does the same).
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -50,10 +51,12 @@ class Spec:
     document: Mapping[str, Any]  # as written (served back to clients)
     vendor: str | None
     dialect: str | None
-    prefix: str  # path part of servers[0].url, e.g. "/vbasoftware"
+    prefix: str  # path part of servers[0].url, e.g. "/vbasoftware" or "/api/v100/rest/spaces/{space_id}"
     tenant: Mapping[str, Any]  # {in: header|path|basic-username, name: ...}
     extension: Mapping[str, Any]
     operations: tuple["Operation", ...] = ()
+    # Server variables templated into the prefix → their Server Variable objects (served back as-is).
+    prefix_variables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def _build_spec(path: Path, document: dict, known_actions: Callable[[str], set[s
     resolved = dereference(document)
     servers = document.get("servers") or [{"url": "/"}]
     prefix = urlsplit(servers[0]["url"]).path.rstrip("/")
+    prefix_variables = _prefix_variables(path, prefix, servers[0].get("variables") or {})
     spec = Spec(
         name=path.stem,
         path=path,
@@ -157,6 +161,7 @@ def _build_spec(path: Path, document: dict, known_actions: Callable[[str], set[s
         prefix=prefix,
         tenant=ext.get("tenant") or {},
         extension=ext,
+        prefix_variables=prefix_variables,
     )
     if ext.get("control-plane"):
         return spec  # described only; served by the admin blueprint
@@ -174,8 +179,34 @@ def _build_spec(path: Path, document: dict, known_actions: Callable[[str], set[s
         for method in HTTP_METHODS:
             if method in item:
                 operations.append(_build_operation(spec, resolved, template, item, method, actions))
+    rules = flask_rules([op.path for op in operations])
+    operations = [replace(op, rule=rules[op.path]) for op in operations]
     object.__setattr__(spec, "operations", tuple(operations))
     return spec
+
+
+def flask_rules(paths: list[str]) -> dict[str, str]:
+    """OpenAPI path templates → Flask rules where a static path wins over a template for EVERY method.
+
+    ``/Calls/{id}`` must not swallow ``/Calls/batch-delete`` for GET (Werkzeug would route it there and
+    advertise GET in ``Allow``), so a variable segment excludes the literal siblings at its position
+    through the ``except`` converter (registered by views.py).
+    """
+    split = {path: path.split("/") for path in paths}
+    rules = {}
+    for path, parts in split.items():
+        out = []
+        for i, part in enumerate(parts):
+            name = re.fullmatch(r"{([^}]+)}", part)
+            if not name:
+                out.append(part)
+                continue
+            siblings = sorted({other[i] for other in split.values()
+                               if len(other) > i and other[:i] == parts[:i] and "{" not in other[i]})
+            literals = ",".join(json.dumps(s) for s in siblings)
+            out.append(f"<except({literals}):{name.group(1)}>" if siblings else f"<{name.group(1)}>")
+        rules[path] = "/".join(out)
+    return rules
 
 
 def _build_operation(spec: Spec, resolved: dict, template: str, item: dict, method: str,
@@ -198,7 +229,7 @@ def _build_operation(spec: Spec, resolved: dict, template: str, item: dict, meth
         raise SpecError(f"{spec.path}: {where}: {EXTENSION}.managed must map fields to roles "
                         f"({', '.join(sorted(MANAGED_ROLES))})")
     params: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for param in list(item.get("parameters", [])) + list(raw.get("parameters", [])):
+    for param in prefix_parameters(spec) + list(item.get("parameters", [])) + list(raw.get("parameters", [])):
         params[(param["in"], param["name"])] = param  # operation-level overrides path-level
     parameters = tuple(
         Parameter(
@@ -229,6 +260,33 @@ def _build_operation(spec: Spec, resolved: dict, template: str, item: dict, meth
         body_schema=body_schema,
         entity_schemas=schemas,
     )
+
+
+def _prefix_variables(path: Path, prefix: str, variables: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The server variables a templated prefix uses (``/spaces/{space_id}``), each declared in ``servers[0]``."""
+    names = re.findall(r"{([^}]+)}", prefix)
+    undeclared = [name for name in names if not isinstance(variables.get(name), dict)]
+    if undeclared:
+        raise SpecError(f"{path}: servers[0].url uses {', '.join(undeclared)} without declaring it "
+                        "under servers[0].variables")
+    return {name: variables[name] for name in names}
+
+
+def prefix_parameters(spec: Spec) -> list[dict[str, Any]]:
+    """A templated prefix's variables as path parameters of every operation.
+
+    OpenAPI puts them in the server URL, so an operation may not declare them itself (the validator
+    rejects a path parameter its path template lacks); the mock still routes, validates and resolves
+    the tenant from them like any path parameter: a non-empty string, one of the variable's ``enum``
+    when it has one.
+    """
+    out = []
+    for name, variable in spec.prefix_variables.items():
+        schema: dict[str, Any] = {"type": "string", "minLength": 1}
+        if variable.get("enum"):
+            schema["enum"] = list(variable["enum"])
+        out.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return out
 
 
 def dereference(document: Mapping[str, Any]) -> dict:
@@ -265,6 +323,8 @@ def served_document(spec: Spec, base_url: str) -> dict:
     document = copy.deepcopy(dict(spec.document))
     vendor_servers = document.get("servers")
     document["servers"] = [{"url": base_url.rstrip("/") + spec.prefix, "description": "this mockserver"}]
+    if spec.prefix_variables:  # a client (schemathesis) fills the prefix from the variables' defaults
+        document["servers"][0]["variables"] = copy.deepcopy(dict(spec.prefix_variables))
     if vendor_servers:
         document.setdefault(EXTENSION, {})["vendor-servers"] = vendor_servers
     return document

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from time import perf_counter as _perf
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from flask import Flask, Response, request
+from werkzeug.routing import BaseConverter
 
 from .auth import Principal, Unauthorized, authenticate, basic_credentials
 from .batch import Engine, ItemFailed, ItemFault
@@ -25,7 +27,6 @@ from .dialects.base import NO_BODY, Call, Dialect, Reply
 from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules
 from .journal import Journal, Masker, journal_body
 from .parameters import validate_parameters
-from .routing import OtherThan, routing_rule
 from .problems import BadRequest
 from .specs import Operation, Spec
 
@@ -257,11 +258,18 @@ def make_view(op: Operation, engine: Engine, settings: Settings, faults: FaultBo
     return view
 
 
+class ExceptConverter(BaseConverter):
+    """A path segment that is none of the given literals (specs.flask_rules: static siblings win)."""
+
+    def __init__(self, url_map, *literals: str) -> None:
+        super().__init__(url_map)
+        self.regex = "(?!(?:" + "|".join(re.escape(literal) for literal in literals) + ")$)[^/]+"
+
+
 def register_operations(app: Flask, specs: list[Spec], engine: Engine, settings: Settings,
                         faults: FaultBook, journal: Journal) -> None:
-    app.url_map.converters["other_than"] = OtherThan
-    templates = sorted({op.path for spec in specs for op in spec.operations})
+    app.url_map.converters["except"] = ExceptConverter
     for spec in specs:
         for op in spec.operations:
-            app.add_url_rule(routing_rule(op, templates), endpoint=f"{spec.name}.{op.operation_id}",
+            app.add_url_rule(op.rule, endpoint=f"{spec.name}.{op.operation_id}",
                              view_func=make_view(op, engine, settings, faults, journal), methods=[op.method])

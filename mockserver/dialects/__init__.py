@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import Dialect
+from .pipeliner import PipelinerDialect
 from .vba import VBADialect
 from .vcclive import VCCLiveDialect
 
@@ -19,3 +20,4 @@ def known_actions(name: str) -> set[str] | None:
 
 register(VBADialect())
 register(VCCLiveDialect())
+register(PipelinerDialect())

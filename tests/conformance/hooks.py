@@ -4,15 +4,20 @@ The VBA batch endpoints answer a schema-violating item with 207 (the vendor's do
 success), so schemathesis.toml lists 207 as an expected status for them. That alone would let a
 mock that stores bad items pass; this check closes the gap: every item of a 207 batch that breaks
 the item schema must be reported as failed, and must not be what is stored under its key.
+
+Pipeliner's batches answer 200 with one slot per item (rollback-method=1) or 422 (rollback-method=0),
+also for schema-violating items; `batch_failed_items_are_errors_and_not_stored` closes that gap the
+same way.
 """
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import schemathesis
 from openapi_schema_validator import OAS30Validator, OAS31Validator
@@ -24,15 +29,33 @@ import yaml
 
 
 @lru_cache(maxsize=None)
-def _spec(prefix_path: str) -> dict | None:
-    """The dereferenced shipped spec whose server path prefixes ``prefix_path``."""
-    for path in Path(shipped_specs_dir()).glob("*.yaml"):
+def _shipped() -> list[tuple[str, dict]]:
+    """(server path prefix as written, dereferenced document) of every shipped spec."""
+    out = []
+    for path in sorted(Path(shipped_specs_dir()).glob("*.yaml")):
         document = yaml.safe_load(path.read_text())
         for server in document.get("servers", []):
-            prefix = urlsplit(server["url"]).path.rstrip("/")
-            if prefix and prefix_path.startswith(prefix + "/"):
-                return dereference(document)
-    return None
+            out.append((urlsplit(server["url"]).path.rstrip("/"), dereference(document)))
+    return out
+
+
+def _prefix_pattern(prefix: str) -> str:
+    """A server path prefix as a regex: ``/spaces/{space_id}`` matches ``/spaces/demo``."""
+    return re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(prefix))
+
+
+def _match(request_path: str) -> tuple[dict, str] | tuple[None, None]:
+    """The shipped spec serving ``request_path`` and the prefix as the request spelled it."""
+    for prefix, document in _shipped():
+        found = re.match(_prefix_pattern(prefix) + "(?=/)", request_path) if prefix else None
+        if found:
+            return document, found.group(0)
+    return None, None
+
+
+def _spec(prefix_path: str) -> dict | None:
+    """The dereferenced shipped spec whose server path prefixes ``prefix_path``."""
+    return _match(prefix_path)[0]
 
 
 def _validator(document: dict, schema: dict):
@@ -42,14 +65,48 @@ def _validator(document: dict, schema: dict):
 
 def _read_url(request_url: str, document: dict, entity: str, key) -> str | None:
     """The URL of the GET operation that reads ``entity`` by key, if the spec has one."""
+    parts = urlsplit(request_url)
+    _, prefix = _match(parts.path)
     for template, item in document.get("paths", {}).items():
         op = item.get("get", {})
         ext = op.get(EXTENSION, {})
         if ext.get("action") == "get" and ext.get("entity") == entity:
-            parts = urlsplit(request_url)
-            prefix = urlsplit(document["servers"][0]["url"]).path.rstrip("/")
-            return f"{parts.scheme}://{parts.netloc}{prefix}" + template.replace("{" + ext["path-key"] + "}", str(key))
+            name = ext.get("path-key", ext.get("key"))
+            path = template.replace("{" + name + "}", quote(str(key), safe=""))
+            return f"{parts.scheme}://{parts.netloc}{prefix}{path}"
     return None
+
+
+def _read(request_url: str, headers: dict, document: dict, entity: str, key) -> dict | None:
+    """The record the spec's read operation returns for ``key`` (its ``data``), None when not found."""
+    url = _read_url(request_url, document, entity, key)
+    if url is None:
+        return None
+    request = urllib.request.Request(url, headers={k: v for k, v in headers.items()
+                                                   if k.lower() not in ("content-type", "content-length")})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as got:
+            return json.loads(got.read())["data"]
+    except urllib.error.HTTPError:
+        return None
+
+
+def _assert_not_stored(url: str, headers: dict, document: dict, ext: dict, index: int, items: list, key) -> None:
+    """A rejected item's values are not what is stored under its key (nothing stored is fine).
+
+    Only decidable when no other item of the batch names the same key (a valid one may have written
+    it) and the item sends something besides its key and the server-managed fields.
+    """
+    item = items[index]
+    if any(isinstance(other, dict) and other.get(ext["key"]) == key for i, other in enumerate(items) if i != index):
+        return
+    managed = set(ext.get("managed") or {}) | {ext["key"]}
+    sent = {k: v for k, v in item.items() if k not in managed}
+    record = _read(url, headers, document, ext["entity"], key) if sent else None
+    if record is None:
+        return
+    assert any(record.get(k) != v for k, v in sent.items()), \
+        f"item {index} was rejected but its values are stored under {ext['key']}={key}"
 
 
 @schemathesis.check
@@ -80,19 +137,63 @@ def batch_invalid_items_fail_and_are_not_stored(ctx, response, case):
         key = item.get(ext["key"]) if isinstance(item, dict) else None
         if not isinstance(key, int) or isinstance(key, bool) or key == 0:
             continue
-        read = _read_url(url, document, ext["entity"], key)
-        if read is None:
+        _assert_not_stored(url, headers, document, ext, index, case.body, key)
+    return True
+
+
+SLOT_ACTIONS = ("batch-modify", "batch-delete", "batch-restore")
+OVERRIDE_READ_ONLY = 8  # Pipeliner's validation-level bit that lets a client write read-only fields
+
+
+def _slot_operation(document: dict, path: str, prefix: str) -> dict | None:
+    """The POST operation of ``path`` whose action answers one slot per item (Pipeliner's batches)."""
+    item = document.get("paths", {}).get(path[len(prefix):], {})
+    operation = item.get("post", {})
+    return operation if operation.get(EXTENSION, {}).get("action") in SLOT_ACTIONS else None
+
+
+def _is_error(slot) -> bool:
+    return isinstance(slot, dict) and slot.get("success") is False and slot.get("http_status", 0) >= 400
+
+
+@schemathesis.check
+def batch_failed_items_are_errors_and_not_stored(ctx, response, case):
+    """Pipeliner's batches: a schema-invalid item's slot is an Error object and nothing of it is stored;
+    a 422 (rollback-all) names an item that really broke the schema or a rule (read-only field without
+    validation-level 8, an `id` that is not a stored Call)."""
+    if response.request.method != "POST" or response.status_code not in (200, 422) \
+            or not isinstance(case.body, list):
+        return None
+    url = response.request.url
+    parts = urlsplit(url)
+    document, prefix = _match(parts.path)
+    operation = _slot_operation(document, parts.path, prefix) if document else None
+    if operation is None:
+        return None
+    ext = operation[EXTENSION]
+    validator = _validator(document, operation["requestBody"]["content"]["application/json"]["schema"]["items"])
+    headers = dict(response.request.headers)
+    body = response.json()
+    if response.status_code == 422:
+        index = body["entity_index"]
+        item = case.body[index]
+        level = int((parse_qs(parts.query).get("validation-level") or ["0"])[0])
+        read_only_sent = isinstance(item, dict) and not level & OVERRIDE_READ_ONLY \
+            and any(name in item for name in ext.get("read-only", []))
+        unknown_id = isinstance(item, dict) and isinstance(item.get(ext["key"]), str) \
+            and _read(url, headers, document, ext["entity"], item[ext["key"]]) is None
+        assert not validator.is_valid(item) or read_only_sent or unknown_id, \
+            f"422 names item {index}, which breaks neither the schema nor a documented rule: {item!r}"
+        return True
+    slots = body["data"]
+    assert len(slots) == len(case.body), "one data slot per input item"
+    for index, (item, slot) in enumerate(zip(case.body, slots)):
+        if validator.is_valid(item):
             continue
-        request = urllib.request.Request(read, headers={k: v for k, v in headers.items() if k.lower() != "content-type"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as got:
-                record = json.loads(got.read())["data"]
-        except urllib.error.HTTPError:
-            continue  # nothing stored under that key: fine
-        managed = set(ext.get("managed") or {})
-        sent = {k: v for k, v in item.items() if k not in managed}
-        assert any(record.get(k) != v for k, v in sent.items()), \
-            f"item {index} was rejected but its values are stored under {ext['key']}={key}"
+        assert _is_error(slot), f"item {index} violates the schema but its slot is {slot!r}"
+        key = item.get(ext["key"]) if isinstance(item, dict) else None
+        if isinstance(key, str):
+            _assert_not_stored(url, headers, document, ext, index, case.body, key)
     return True
 
 

@@ -24,10 +24,17 @@ AUTH_ARGS = {
     "vbasoftware": ["-H", "x-api-key: fuzz-key", "-H", "Authorization: Bearer " + make_jwt({"username": "fuzzer"})],
     "vcclive": ["--auth", "fuzzcc:fuzz-token"],
     "admin": [],
+    # --auth overrides whatever Authorization header schemathesis would generate, so generating (and
+    # negating) it only yields false "schema-violating request accepted" reports; ignored_auth still
+    # probes the operations without and with wrong credentials.
+    "pipeliner": ["--auth", "apikey:secret", "--generation-with-security-parameters", "false"],
 }
-# Server settings a spec's run needs: VCC Live accepts any Basic pair by default, so the run restricts
-# the API token to the one it sends; schemathesis' "invalid credentials" probe must then get a 401.
-SERVER_ENV = {"vcclive": {"MOCKSERVER_API_KEYS": "fuzz-token"}}
+# Server settings a spec's run needs. Both Basic-auth vendors accept any pair by default, so each run
+# restricts the credentials to the ones it sends; schemathesis' invalid-credentials probe must get 401.
+SERVER_ENV = {
+    "vcclive": {"MOCKSERVER_API_KEYS": "fuzz-token"},
+    "pipeliner": {"MOCKSERVER_API_KEYS": "apikey:secret"},
+}
 
 
 def schemathesis_command() -> list[str]:
@@ -37,7 +44,7 @@ def schemathesis_command() -> list[str]:
 
 @pytest.mark.parametrize("spec", sorted(AUTH_ARGS))
 def test_schemathesis_finds_nothing(live_server, spec):
-    server = live_server(env=SERVER_ENV.get(spec))
+    server = live_server(env=SERVER_ENV.get(spec, {}))
     cmd = [*schemathesis_command(), "--config-file", str(REPO / "schemathesis.toml"), "run",
            f"{server.url}/__mockserver/specs/{spec}", "--checks", "all", "--seed", SEED,
            "--max-examples", EXAMPLES, "--workers", "1", "--request-timeout", "20", *AUTH_ARGS[spec]]

@@ -1,0 +1,296 @@
+"""Pipeliner CRM Cloud API dialect: ``POST .../entities/<Entity>/batch-modify`` and its siblings.
+
+A batch answers ``{"success": true, "data": [<id> | <Error>, ...]}`` (one slot per item, in order).
+``rollback-method`` 0 turns any failed item into a 422 ERROR_ENTITY_VALIDATION envelope with nothing
+saved; 1 saves the valid items. ``validation-level`` bits change what an item is checked for (see
+``Checks``). Which field is the key, which are read-only, managed or relations comes from the spec.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from marshmallow import ValidationError
+
+from ..batch import CREATED, DELETED, RESTORED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
+from ..schemas import field_for, flatten_errors
+from ..specs import Operation, entity_schema_class
+from ..store import Transaction
+from .base import Call, Dialect, Reply
+
+# validation-level bits (the vendor's documented meaning; what the mock does with each is in Checks).
+ONLY_SENT_FIELDS = 2
+ONLY_SYSTEM_FIELDS = 4  # accepted; every field the mock knows is a system field, so it changes nothing
+OVERRIDE_READ_ONLY = 8
+ALLOW_DELETED_RELATION = 16
+
+# rollback-method values. Emulation choice: absent means ROLLBACK_ALL (the spec's parameter default,
+# which parameters.py applies; the fallback here only guards a spec that drops it).
+ROLLBACK_ALL, ROLLBACK_FAILED = 0, 1
+DEFAULT_ROLLBACK = ROLLBACK_ALL
+
+# (http_status, code, name). The vendor documents 117, 120, 40000 and 40002; the others are the
+# mock's choice: the HTTP status as the code.
+PARAMETER_INVALID = (400, 117, "ERROR_PARAMETER_INVALID")
+RELATIONS_DOESNT_EXIST = (400, 120, "ERROR_RELATIONS_DOESNT_EXIST")
+ENTITY_NOT_FOUND = (404, 404, "ERROR_ENTITY_NOT_FOUND")
+ENTITY_VALIDATION = (422, 40000, "ERROR_ENTITY_VALIDATION")
+FIELD_VALIDATION = (40002, "ERROR_FIELD_VALIDATION")
+REQUEST_ERRORS = {
+    400: PARAMETER_INVALID,
+    401: (401, 401, "ERROR_UNAUTHORIZED"),
+    404: ENTITY_NOT_FOUND,
+    415: (415, 415, "ERROR_UNSUPPORTED_MEDIA_TYPE"),
+}
+
+
+def pipeliner_timestamp(moment: datetime) -> str:
+    """The vendor's ``2019-01-01T00:00:00`` style (UTC, whole seconds, no zone)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def canonical_id(value: str) -> str:
+    """Ids are stored lower-case and hyphenated, so any spelling of a uuid finds its record
+    (a value that is no uuid stays as it is: it names no record)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
+
+
+def error_object(kind: tuple[int, int, str], message: str) -> dict:
+    status, code, name = kind
+    return {"success": False, "http_status": status, "code": code, "name": name, "message": message}
+
+
+def fail(kind: tuple[int, int, str], errors: list[tuple[str, str]], key: Any = None) -> ItemFailed:
+    status, code, name = kind
+    return ItemFailed(errors, key=key, http_status=status, code=code, name=name)
+
+
+def outcome_error(outcome: ItemOutcome) -> dict:
+    """A failed item's Error object (schema failures carry no detail: they are ERROR_PARAMETER_INVALID)."""
+    detail = outcome.detail
+    kind = (detail["http_status"], detail["code"], detail["name"]) if "code" in detail else PARAMETER_INVALID
+    return error_object(kind, outcome.message())
+
+
+def lookup(values: Mapping[str, Any], dotted: str) -> Any:
+    """``oppty_product_relation.id`` → values["oppty_product_relation"]["id"] (None when absent)."""
+    node: Any = values
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What one batch-modify request validates, from its ``validation-level`` bits."""
+
+    level: int
+
+    @property
+    def read_only_writable(self) -> bool:  # bit 8: the client's created/modified/is_deleted are kept
+        return bool(self.level & OVERRIDE_READ_ONLY)
+
+    @property
+    def deleted_relations_allowed(self) -> bool:  # bit 16: a relation may name a soft-deleted record
+        return bool(self.level & ALLOW_DELETED_RELATION)
+
+    def relation_scope(self, sent: Mapping[str, Any], record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Bit 2 checks only the fields sent; otherwise the whole resulting record is re-validated, so
+        an update fails when a relation it did not touch now names a missing or deleted record."""
+        return sent if self.level & ONLY_SENT_FIELDS else record
+
+
+def relation_errors(tx: Transaction, relations: Mapping[str, Any], values: Mapping[str, Any],
+                    allow_deleted: bool) -> list[tuple[str, str]]:
+    """Relation fields naming no record (or a deleted one) of their entity in this space.
+
+    Emulation choice: when nothing of a related entity was ever stored in the space (its table is
+    empty), that relation is not checked: the mock cannot know the space's Accounts until they are seeded.
+    """
+    errors = []
+    for field, targets in relations.items():
+        value = lookup(values, field)
+        if not isinstance(value, str):
+            continue
+        names = [targets] if isinstance(targets, str) else list(targets)
+        tables = [tx.records(name) for name in names]
+        if not any(len(table) for table in tables):
+            continue
+        key = canonical_id(value)
+        found = next((r for r in (table.get(key) for table in tables) if r is not None), None)
+        if found is None:
+            errors.append((field, f"{' or '.join(names)} {value} does not exist in this space."))
+        elif found.get("is_deleted") is True and not allow_deleted:
+            errors.append((field, f"{' or '.join(names)} {value} is deleted "
+                                  "(validation-level 16 allows a relation to a deleted record)."))
+    return errors
+
+
+class PipelinerDialect(Dialect):
+    name = "pipeliner"
+
+    def __init__(self) -> None:
+        self.actions = {"batch-modify": self.batch_modify, "batch-delete": self.batch_delete,
+                        "batch-restore": self.batch_restore, "get": self.get, "list": self.list}
+
+    def error(self, status, title, detail, *, activity_id, extra=None) -> Reply:
+        kind = REQUEST_ERRORS.get(status, (status, status, "ERROR_" + title.upper().replace(" ", "_")))
+        return Reply(status, {**error_object(kind, detail), **(extra or {})})
+
+    def _not_array(self, call: Call, what: str) -> Reply:
+        return self.error(400, "Bad Request", f"The request body must be a JSON array of {what}.",
+                          activity_id=call.activity_id)
+
+    # --- batch-modify ------------------------------------------------------------------------------
+
+    def batch_modify(self, call: Call, engine: Engine) -> Reply:
+        op = call.operation
+        if not isinstance(call.body, list):
+            return self._not_array(call, f"{op.entity} objects")
+        ext = op.extension
+        schema = entity_schema_class(op, ext["input"])()
+        input_props = op.entity_schema(ext["input"])["properties"]
+        order = list(op.entity_schema()["properties"])
+        nulls = {name: None for name, sub in input_props.items() if sub.get("nullable")}
+        read_only = list(ext.get("read-only") or [])
+        relations = ext.get("relations") or {}
+        checks = Checks(call.query.get("validation-level", 0))
+        now = pipeliner_timestamp(engine.clock())
+        key_field = op.key
+
+        def step(tx: Transaction, index: int, item: Any) -> ItemOutcome:
+            if not isinstance(item, dict):
+                raise fail(PARAMETER_INVALID, [("", "Item is not a JSON object.")])
+            updating = key_field in item
+            data = load_item(schema, item, partial=updating, key=item.get(key_field))
+            key = canonical_id(data[key_field]) if updating else None
+            forbidden = [name for name in read_only if name in item and not checks.read_only_writable]
+            if forbidden:
+                raise fail(PARAMETER_INVALID, [(name, "Read-only field (validation-level 8 allows overriding it).")
+                                               for name in forbidden], key)
+            records = tx.records(op.entity)
+            previous = records.get(key) if updating else None
+            if updating and previous is None:
+                raise fail(ENTITY_NOT_FOUND, [(key_field, f"{op.entity} {key} does not exist in this space.")], key)
+            record = {**(previous or nulls), **data, key_field: key or str(uuid.uuid4())}
+            for name, role in op.managed.items():
+                if name in item:  # sent, so allowed by bit 8: the client's value stands
+                    continue
+                record[name] = previous[name] if role == "created-at" and previous else now
+            errors = relation_errors(tx, relations, checks.relation_scope(data, record),
+                                     checks.deleted_relations_allowed)
+            if errors:
+                raise fail(RELATIONS_DOESNT_EXIST, errors, key)
+            record = {name: record[name] for name in order if name in record}
+            records.put(record[key_field], record)
+            return ItemOutcome(index, UPDATED if previous else CREATED, key=record[key_field], record=record)
+
+        rollback = call.query.get("rollback-method", DEFAULT_ROLLBACK)
+        result = engine.run_batch(call, call.body, step, all_or_nothing=rollback == ROLLBACK_ALL)
+        if not result.committed:
+            return Reply(422, self._entity_validation(op, result.failed[0]), result=result)
+        data = [outcome.key if outcome.ok else outcome_error(outcome) for outcome in result.outcomes]
+        # Emulation choice: top-level success stays true when some items failed (their slots say so).
+        return Reply(200, {"success": True, "data": data}, result=result)
+
+    @staticmethod
+    def _entity_validation(op: Operation, failed: ItemOutcome) -> dict:
+        """The rollback-all answer: the first failed item, its errors grouped by field."""
+        slot = outcome_error(failed)
+        field_errors: dict[str, dict] = {}
+        entity_errors = []
+        for path, message in failed.errors:
+            error = {**slot, "message": message}
+            if not path:
+                entity_errors.append(error)
+                continue
+            code, name = FIELD_VALIDATION
+            entry = field_errors.setdefault(path, {"field_name": path, "name": name, "code": code,
+                                                   "message": "", "errors": []})
+            entry["errors"].append(error)
+            entry["message"] = "; ".join(e["message"] for e in entry["errors"])
+        _, code, name = ENTITY_VALIDATION
+        return {
+            "success": False, "http_status": 422, "code": code, "name": name,
+            "message": f"{op.entity} at index {failed.index} is not valid; nothing was saved. {failed.message()}",
+            "entity_id": failed.key if isinstance(failed.key, str) else None,
+            "entity_name": op.entity, "entity_errors": entity_errors, "field_errors": list(field_errors.values()),
+            "step_checklist_errors": [], "entity_index": failed.index,
+        }
+
+    # --- batch-delete / batch-restore --------------------------------------------------------------
+
+    def batch_delete(self, call: Call, engine: Engine) -> Reply:
+        return self._set_deleted(call, engine, True)
+
+    def batch_restore(self, call: Call, engine: Engine) -> Reply:
+        return self._set_deleted(call, engine, False)
+
+    def _set_deleted(self, call: Call, engine: Engine, deleted: bool) -> Reply:
+        """Soft delete / restore: each id fails alone (an unknown id is ERROR_ENTITY_NOT_FOUND); setting
+        the flag it already has is a success that changes nothing. No rollback-method: always per item."""
+        op = call.operation
+        if not isinstance(call.body, list):
+            return self._not_array(call, "ids")
+        id_field = field_for(op.body_schema.get("items", {}), name="id")
+        stamps = [name for name, role in op.managed.items() if role == "updated-at"]
+        now = pipeliner_timestamp(engine.clock())
+
+        def step(tx: Transaction, index: int, item: Any) -> ItemOutcome:
+            try:
+                key = canonical_id(id_field.deserialize(item))
+            except ValidationError as exc:
+                raise fail(PARAMETER_INVALID, flatten_errors(exc.messages, "id"), item) from None
+            records = tx.records(op.entity)
+            record = records.get(key)
+            if record is None:
+                raise fail(ENTITY_NOT_FOUND, [("id", f"{op.entity} {key} does not exist in this space.")], key)
+            if record.get("is_deleted") is not deleted:
+                record.update({"is_deleted": deleted, **dict.fromkeys(stamps, now)})
+                records.put(key, record)
+            return ItemOutcome(index, DELETED if deleted else RESTORED, key=key, record=record)
+
+        result = engine.run_batch(call, call.body, step)
+        data = [outcome.key if outcome.ok else outcome_error(outcome) for outcome in result.outcomes]
+        return Reply(200, {"success": True, "data": data}, result=result)
+
+    # --- reads -------------------------------------------------------------------------------------
+
+    def get(self, call: Call, engine: Engine) -> Reply:
+        """One record by key, deleted or not (a soft-deleted Call still exists: it says is_deleted)."""
+        op = call.operation
+        key = canonical_id(call.path[op.key])
+        with engine.read(call) as tx:
+            record = tx.records(op.entity).get(key)
+        if record is None:
+            return self.error(404, "Not Found", f"{op.entity} {key} does not exist in this space.",
+                              activity_id=call.activity_id)
+        return Reply(200, {"success": True, "data": record})
+
+    def list(self, call: Call, engine: Engine) -> Reply:
+        """A page of records ordered by key; ``after`` is a key, so any uuid is a position (keyset paging)."""
+        op = call.operation
+        first = call.query.get("first", 30)
+        after = call.query.get("after")
+        with engine.read(call) as tx:
+            records = tx.records(op.entity).all()
+        if not call.query.get("include-deleted", False):
+            records = [r for r in records if r.get("is_deleted") is not True]
+        records.sort(key=lambda r: r[op.key])
+        start = 0
+        if after is not None:
+            cursor = canonical_id(after)
+            start = next((i for i, r in enumerate(records) if r[op.key] > cursor), len(records))
+        page = records[start:start + first]
+        page_info = {"start_cursor": page[0][op.key] if page else None,
+                     "end_cursor": page[-1][op.key] if page else None,
+                     "has_next_page": start + first < len(records), "has_previous_page": start > 0}
+        return Reply(200, {"success": True, "data": page, "page_info": page_info, "total_count": len(records)})
+
+
+__all__ = ["PipelinerDialect"]
