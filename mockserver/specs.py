@@ -55,6 +55,7 @@ class Spec:
     tenant: Mapping[str, Any]  # {in: header|path|basic-username, name: ...}
     extension: Mapping[str, Any]
     operations: tuple["Operation", ...] = ()
+    schema_classes: dict = field(default_factory=dict, compare=False, repr=False)  # entity_schema_class
     # Server variables templated into the prefix → their Server Variable objects (served back as-is).
     prefix_variables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -125,7 +126,23 @@ def load_specs(directory: Path, known_actions: Callable[[str], set[str] | None])
     return specs
 
 
+# Loaded specs by (path, file signature, resolver): every app of a test session shares them, and a
+# changed file is loaded anew. Specs are immutable once built.
+_LOADED: dict[tuple, Spec] = {}
+
+
 def load_spec(path: Path, known_actions: Callable[[str], set[str] | None]) -> Spec:
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read: {exc}") from None
+    signature = (path.resolve(), stat.st_ino, stat.st_mtime_ns, stat.st_size, known_actions)
+    if signature not in _LOADED:
+        _LOADED[signature] = _load_spec(path, known_actions)
+    return _LOADED[signature]
+
+
+def _load_spec(path: Path, known_actions: Callable[[str], set[str] | None]) -> Spec:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -331,16 +348,9 @@ def served_document(spec: Spec, base_url: str) -> dict:
 
 
 def entity_schema_class(op: Operation, name: str | None = None):
-    """The marshmallow schema class of an entity (built once per name; see schemas.schema_for)."""
+    """The marshmallow schema class of an entity, built once per loaded spec and name."""
     name = name or op.entity
-    return _schema_cache(op.spec.path, name, op)
-
-
-_SCHEMAS: dict[tuple[Path, str], Any] = {}
-
-
-def _schema_cache(path: Path, name: str, op: Operation):
-    key = (path, name)
-    if key not in _SCHEMAS:
-        _SCHEMAS[key] = schema_for(op.entity_schema(name), name=name)
-    return _SCHEMAS[key]
+    cache = op.spec.schema_classes
+    if name not in cache:
+        cache[name] = schema_for(op.entity_schema(name), name=name)
+    return cache[name]

@@ -60,6 +60,10 @@ def canonical_id(value: str) -> str:
         return value
 
 
+# Emulation choice: the Error name of an injected item fault whose status has no documented name.
+INJECTED_ERROR_NAME = "ERROR_INTERNAL"
+
+
 def error_object(kind: tuple[int, int, str], message: str) -> dict:
     status, code, name = kind
     return {"success": False, "http_status": status, "code": code, "name": name, "message": message}
@@ -141,6 +145,12 @@ class PipelinerDialect(Dialect):
     def error(self, status, title, detail, *, activity_id, extra=None) -> Reply:
         kind = REQUEST_ERRORS.get(status, (status, status, "ERROR_" + title.upper().replace(" ", "_")))
         return Reply(status, {**error_object(kind, detail), **(extra or {})})
+
+    def injected_item_failure(self, call, index, item, *, status, message):
+        """An injected item fault is an Error object with the rule's status (rollback-method=0: a 422)."""
+        kind = REQUEST_ERRORS.get(status, (status, status, INJECTED_ERROR_NAME))
+        key = item.get("id") if isinstance(item, dict) else None
+        return fail(kind, [("", message)], key=key)
 
     def _not_array(self, call: Call, what: str) -> Reply:
         return self.error(400, "Bad Request", f"The request body must be a JSON array of {what}.",

@@ -40,6 +40,8 @@ VALUES_NOT_ALLOWED = "error.values_not_allowed"  # a text field added with `valu
 # Whole-request errors: errorcode = the HTTP status.
 REQUEST_ERRORS = {400: "error.bad_request", 401: "error.unauthorized", 403: "error.forbidden",
                   404: "error.not_found", 415: "error.unsupported_media_type", 429: "error.too_many_requests"}
+# Emulation choice: an injected item fault's errormessage when its status has no name of its own.
+INJECTED_ITEM_ERROR = "error.internal_error"
 MISSING_ELEMENTS = "error.missing_elements"
 WRONG_ELEMENTS_FORMAT = "error.wrong_elements_format"
 WRONG_BODY_FORMAT = "error.wrong_body_format"
@@ -55,8 +57,8 @@ def error_object(failure: ItemFailed, index: int | None = None) -> dict:
     """The vendor's error object for one failure (``index`` for batch elements)."""
     detail = failure.detail
     if "errormessage" not in detail:  # a failure the engine raised (an injected item fault)
-        path, message = failure.errors[0] if failure.errors else ("", "")
-        detail = {"errormessage": WRONG_VALUE_FORMAT, "property": path or None}
+        status = detail.get("status", INVALID)
+        detail = {"errorcode": status, "errormessage": REQUEST_ERRORS.get(status, INJECTED_ITEM_ERROR)}
     body: dict[str, Any] = {"errorcode": detail.get("errorcode", INVALID), "errormessage": detail["errormessage"]}
     index = index if index is not None else detail.get("index")
     if index is not None:
