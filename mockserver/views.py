@@ -11,9 +11,9 @@ import json
 import logging
 import re
 import uuid
-from time import perf_counter as _perf
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from time import perf_counter as _perf
 from typing import Any, Callable
 
 from flask import Flask, Response, request

@@ -4,8 +4,15 @@ from __future__ import annotations
 from flask import jsonify
 
 from ..problems import BadRequest, Conflict, NotFound
-from ..seeding import (ReservedEntity, SeedError, UnknownVendor, export_snapshot, import_snapshot,
-                       read_records, seed_records)
+from ..seeding import (
+    ReservedEntity,
+    SeedError,
+    UnknownVendor,
+    export_snapshot,
+    import_snapshot,
+    read_records,
+    seed_records,
+)
 from . import admin, json_body, server
 
 

@@ -16,8 +16,19 @@ from ..specs import entity_schema_class
 from ..store import Transaction
 from . import vcclive_errors as E
 from .base import Call, Dialect, Reply
-from .vcclive_fields import (FIELD_IDS, MULTIPLE, NUMBER_IDS, SIMPLE, TEXT, VALUE_IDS, Project, find_by_form,
-                             plan_form, valid_call_date, vcc_time)
+from .vcclive_fields import (
+    FIELD_IDS,
+    MULTIPLE,
+    NUMBER_IDS,
+    SIMPLE,
+    TEXT,
+    VALUE_IDS,
+    Project,
+    find_by_form,
+    plan_form,
+    valid_call_date,
+    vcc_time,
+)
 
 log = logging.getLogger(__name__)
 
