@@ -61,6 +61,18 @@ def identifier(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def load_element(schema, element: Any) -> dict:
+    """One batch element, validated, naming its record by exactly one of ``numberid`` and ``search``."""
+    if not isinstance(element, dict):
+        raise E.fail(E.WRONG_ELEMENT_FORMAT)
+    if not has_target(element):
+        raise E.fail(E.MISSING_TARGET)
+    data = E.load(schema, element)
+    if "numberid" in data and "search" in data:
+        raise E.fail(E.BOTH_TARGETS)
+    return data
+
+
 class VCCLiveDialect(Dialect):
     name = "vcclive"
 
@@ -127,13 +139,7 @@ class VCCLiveDialect(Dialect):
         now = vcc_time(engine.clock())
 
         def step(tx: Transaction, index: int, element: Any) -> ItemOutcome:
-            if not isinstance(element, dict):
-                raise E.fail(E.WRONG_ELEMENT_FORMAT)
-            if not has_target(element):
-                raise E.fail(E.MISSING_TARGET)
-            data = E.load(element_schema, element)
-            if "numberid" in data and "search" in data:
-                raise E.fail(E.BOTH_TARGETS)
+            data = load_element(element_schema, element)
             project = Project(tx, projectid)
             record = self._record_of(project, data)
             plan = plan_form(project, {**defaults, **data["form"]})
@@ -171,13 +177,7 @@ class VCCLiveDialect(Dialect):
         now = vcc_time(engine.clock())
 
         def step(tx: Transaction, index: int, element: Any) -> ItemOutcome:
-            if not isinstance(element, dict):
-                raise E.fail(E.WRONG_ELEMENT_FORMAT)
-            if not has_target(element):
-                raise E.fail(E.MISSING_TARGET)
-            data = E.load(element_schema, element)
-            if "numberid" in data and "search" in data:
-                raise E.fail(E.BOTH_TARGETS)
+            data = load_element(element_schema, element)
             event = self._event({**defaults, **{k: data[k] for k in DISPOSITION_KEYS if k in data}}, now)
             project = Project(tx, projectid)
             targets = self._disposition_targets(project, data)
