@@ -33,6 +33,7 @@ from .vcclive_fields import (
 log = logging.getLogger(__name__)
 
 DISPOSITION_KEYS = ("description", "dispositionid", "next_calldate", "userid")
+BATCH_ACTIONS = ("modify-records-batch", "modify-dispositions-batch")
 
 
 def envelope(response: Any, errors: list[dict] | None = None) -> dict:
@@ -94,6 +95,11 @@ class VCCLiveDialect(Dialect):
             body["property"] = extra["property"]
         body["detail"] = detail
         return Reply(status, envelope(None, [body]))
+
+    def batch_items(self, call: Call) -> list | None:
+        """A batch's items are its ``elements`` (fault rules match on their number, index and fields)."""
+        elements = call.body.get("elements") if isinstance(call.body, dict) else None
+        return elements if call.operation.action in BATCH_ACTIONS and isinstance(elements, list) else None
 
     def _bad_request(self, call: Call, errormessage: str, detail: str, prop: str | None = None) -> Reply:
         return self.error(400, "Bad Request", detail, activity_id=call.activity_id,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support import basic
 
 AUTH = {"Authorization": basic("acme", "token")}
@@ -56,3 +58,25 @@ def test_faults_pipeliner_relations_follow_the_records_seeded_through_the_contro
     allowed = client.post(f"{CALLS}/batch-modify?rollback-method=1&validation-level=16", json=[items[2]],
                           headers=AUTH).get_json()["data"]
     assert isinstance(allowed[0], str)  # bit 16: a relation to a deleted record passes
+
+
+@pytest.mark.parametrize("rule,elements,status", [
+    ({"min_items": 2}, 2, 503),  # batch size: the VCC limit "more than 1000 items" is such a rule
+    ({"min_items": 3}, 2, 200),
+    ({"index": 1}, 2, 503),  # a request-level rule with item criteria: the batch holds such an item
+    ({"fields": {"numberid": "1"}}, 1, 503),
+    ({"fields": {"numberid": "2"}}, 1, 200),
+])
+def test_faults_vcclive_request_rules_see_the_elements_of_a_batch(client, store, rule, elements, status):
+    project = "/v2/projects/3"
+    assert client.post(f"{project}/fields", json={"name": "name", "type": "text"}, headers=AUTH).status_code == 200
+    assert client.post(f"{project}/records", json={"form": {"name": "x"}}, headers=AUTH).status_code == 200
+    assert client.post("/__mockserver/faults", json={"effect": "request-error", "vendor": "vcclive", "status": 503,
+                                                     **rule}).status_code == 201
+    body = {"elements": [{"form": {"name": "changed"}, "numberid": "1"}] * elements}
+    resp = client.put(f"{project}/records", json=body, headers=AUTH)
+    assert resp.status_code == status and resp.content_type == "application/json"
+    if status == 503:
+        assert resp.get_json()["errors"][0]["errorcode"] == 503 and resp.get_json()["response"] is None
+    with store.transaction("vcclive", "acme", write=False) as tx:
+        assert tx.records("records:3").get(1)["data"]["name"] == ("x" if status == 503 else "changed")
