@@ -17,8 +17,8 @@ from marshmallow import ValidationError
 from ..batch import CREATED, DELETED, RESTORED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import field_for, flatten_errors
 from ..specs import Operation, entity_schema_class
-from ..store import Transaction
-from .base import Call, Dialect, Reply
+from ..store import Records, Transaction
+from .base import Call, Dialect, Reply, SeedTarget
 
 # validation-level bits (the vendor's documented meaning; what the mock does with each is in Checks).
 ONLY_SENT_FIELDS = 2
@@ -89,6 +89,24 @@ def lookup(values: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+def entity_shape(op: Operation) -> tuple[Any, dict[str, None], list[str]]:
+    """What a create of ``op``'s entity starts from: the input schema (its ``required`` = required on
+    create, its ``default``s applied), the nullable fields as nulls, the stored field order."""
+    input_name = op.extension["input"]
+    nulls = {name: None for name, sub in op.entity_schema(input_name)["properties"].items() if sub.get("nullable")}
+    return entity_schema_class(op, input_name)(), nulls, list(op.entity_schema()["properties"])
+
+
+def stamp(op: Operation, record: dict, previous: Mapping[str, Any] | None, *, sent: Mapping[str, Any],
+          now: str) -> dict:
+    """The server-managed timestamps: a value the client sent stands (validation-level 8, or a seed);
+    else ``created`` is kept from the previous version or set to now, ``modified`` is now."""
+    for name, role in op.managed.items():
+        if name not in sent:
+            record[name] = previous[name] if role == "created-at" and previous else now
+    return record
+
+
 @dataclass(frozen=True)
 class Checks:
     """What one batch-modify request validates, from its ``validation-level`` bits."""
@@ -152,6 +170,23 @@ class PipelinerDialect(Dialect):
         key = item.get("id") if isinstance(item, dict) else None
         return fail(kind, [("", message)], key=key)
 
+    def seed_record(self, target: SeedTarget, records: Records, index: int, record: Any) -> tuple[Any, dict]:
+        """A seeded Call is a create (new uuid unless given, defaults, nulls, ``created``/``modified``
+        stamped unless given; relations are not checked: a seed describes a known state). Every
+        seeded uuid is stored canonical, so any spelling finds it, as for a written Call."""
+        op = target.operation
+        if op is None or op.entity != target.entity or "input" not in op.extension:
+            key, record = super().seed_record(target, records, index, record)
+            if isinstance(key, str):  # a related record (Account, Contact, ...): relations look it up canonical
+                key = record[target.key] = canonical_id(key)
+            return key, record
+        schema, nulls, order = entity_shape(op)
+        data = load_item(schema, record)
+        key = canonical_id(data[op.key]) if op.key in data else str(uuid.uuid4())
+        # An existing key is replaced, not updated: the seed is the whole record.
+        stored = stamp(op, {**nulls, **data, op.key: key}, None, sent=data, now=pipeliner_timestamp(target.now))
+        return key, {name: stored[name] for name in order if name in stored}
+
     def _not_array(self, call: Call, what: str) -> Reply:
         return self.error(400, "Bad Request", f"The request body must be a JSON array of {what}.",
                           activity_id=call.activity_id)
@@ -163,10 +198,7 @@ class PipelinerDialect(Dialect):
         if not isinstance(call.body, list):
             return self._not_array(call, f"{op.entity} objects")
         ext = op.extension
-        schema = entity_schema_class(op, ext["input"])()
-        input_props = op.entity_schema(ext["input"])["properties"]
-        order = list(op.entity_schema()["properties"])
-        nulls = {name: None for name, sub in input_props.items() if sub.get("nullable")}
+        schema, nulls, order = entity_shape(op)
         read_only = list(ext.get("read-only") or [])
         relations = ext.get("relations") or {}
         checks = Checks(call.query.get("validation-level", 0))
@@ -188,10 +220,7 @@ class PipelinerDialect(Dialect):
             if updating and previous is None:
                 raise fail(ENTITY_NOT_FOUND, [(key_field, f"{op.entity} {key} does not exist in this space.")], key)
             record = {**(previous or nulls), **data, key_field: key or str(uuid.uuid4())}
-            for name, role in op.managed.items():
-                if name in item:  # sent, so allowed by bit 8: the client's value stands
-                    continue
-                record[name] = previous[name] if role == "created-at" and previous else now
+            record = stamp(op, record, previous, sent=item, now=now)
             errors = relation_errors(tx, relations, checks.relation_scope(data, record),
                                      checks.deleted_relations_allowed)
             if errors:

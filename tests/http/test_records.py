@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
-from tests.support import make_jwt
+from tests.support import basic, make_jwt
 
 TENANT = "ACME_DB"
 RECORDS = f"/__mockserver/records/vbasoftware/{TENANT}"
@@ -152,3 +153,49 @@ def test_records_bad_seed_file_stops_startup_naming_the_place(live_server, tmp_p
     seed.write_text(json.dumps({"vbasoftware": {"T": {"CallTracking": [{"call_Key": "x"}]}}}))
     with pytest.raises(RuntimeError, match=r"vbasoftware/T/CallTracking.*item 0: call_Key"):
         live_server("--seed", str(seed))
+
+
+# --- Pipeliner and VCC Live: seeded records get the defaults of written ones ----------------------------
+
+BASIC = {"Authorization": basic("acme", "token")}
+CALLS = "/api/v100/rest/spaces/sp1/entities/Calls"
+NEW_CALL = {"caller_id": "00000000-0000-0000-0000-000000000001",
+            "twilio_call_log_id": "00000000-0000-0000-0000-000000000002"}
+
+
+def test_records_pipeliner_seeded_call_gets_the_defaults_of_a_written_one(client, store):
+    written = client.post(f"{CALLS}/batch-modify", json=[NEW_CALL], headers=BASIC).get_json()["data"][0]
+    upper = "AAAAAAAA-0000-0000-0000-0000000000AA"
+    resp = client.post("/__mockserver/records/pipeliner/sp1/Call",
+                       json=[NEW_CALL, {**NEW_CALL, "id": upper, "created": "2020-01-01T00:00:00"}])
+    assert resp.status_code == 200 and resp.content_type == "application/json"
+    fresh, given = resp.get_json()["records"]
+    written_call = client.get(f"{CALLS}/{written}", headers=BASIC).get_json()["data"]
+    assert list(fresh) == list(written_call)  # the same fields, in the same order: nulls, defaults, stamps
+    assert str(uuid.UUID(fresh["id"])) == fresh["id"]  # a new uuid, as for a create
+    assert (fresh["audio_status"], fresh["is_deleted"], fresh["is_delete_protected"]) == ("NoRecording", False, False)
+    assert fresh["account_id"] is None and fresh["created"] == fresh["modified"]
+    assert given["id"] == upper.lower() and given["created"] == "2020-01-01T00:00:00"  # stored canonical
+    read = client.get(f"{CALLS}/{upper}", headers=BASIC)  # found by any spelling, like a written Call
+    assert read.status_code == 200 and read.get_json()["data"] == given
+    with store.transaction("pipeliner", "sp1", write=False) as tx:
+        assert sorted(r["id"] for r in tx.records("Call").all()) == sorted([written, fresh["id"], upper.lower()])
+
+
+def test_records_pipeliner_seeded_call_is_validated_like_a_create(client, store):
+    resp = client.post("/__mockserver/records/pipeliner/sp1/Call",
+                       json=[NEW_CALL, {"caller_id": "not-a-uuid", "audio_status": "Loud"}])
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    fields = {e["field"] for e in resp.get_json()["items"][0]["errors"]}
+    assert fields == {"caller_id", "audio_status", "twilio_call_log_id"}
+    with store.transaction("pipeliner", "sp1", write=False) as tx:
+        assert tx.records("Call").all() == []
+
+
+def test_records_pipeliner_seeded_relation_is_found_by_any_spelling_of_its_id(client):
+    account = "BBBBBBBB-0000-0000-0000-0000000000BB"
+    seeded = client.post("/__mockserver/records/pipeliner/sp1/Account", json=[{"id": account, "name": "Acme"}])
+    assert seeded.status_code == 200 and seeded.get_json()["records"][0]["id"] == account.lower()
+    resp = client.post(f"{CALLS}/batch-modify", json=[{**NEW_CALL, "account_id": account}], headers=BASIC)
+    assert resp.status_code == 200, resp.get_json()
+    assert isinstance(resp.get_json()["data"][0], str)
