@@ -229,6 +229,15 @@ class Records:
     def __contains__(self, key: object) -> bool:
         return isinstance(key, (int, str)) and not isinstance(key, bool) and str(key) in self._docs()
 
+    @property
+    def transaction(self) -> "Transaction":
+        """The transaction these records belong to (a dialect's seed hook reaches sibling tables)."""
+        return self._tx
+
+    def reserve(self, key: int) -> None:
+        """Make ``next_key`` hand out keys above ``key`` (an id given from outside, e.g. by a seed)."""
+        self._bump_seq(key)
+
     def next_key(self) -> int:
         """Reserve the next integer key; every call hands out a new one, never reused."""
         seq = self._tx._internal("seq")

@@ -13,22 +13,21 @@ from typing import Any, Mapping
 
 from ..batch import UPDATED, Engine, ItemFailed, ItemOutcome
 from ..specs import entity_schema_class
-from ..store import Transaction
+from ..store import Records, Transaction
 from . import vcclive_errors as E
-from .base import Call, Dialect, Reply
+from .base import Call, Dialect, Reply, SeedTarget
 from .vcclive_fields import (
-    FIELD_IDS,
-    MULTIPLE,
     NUMBER_IDS,
-    SIMPLE,
-    TEXT,
-    VALUE_IDS,
     Project,
+    field_definition,
     find_by_form,
+    new_record,
     plan_form,
     valid_call_date,
+    value_names,
     vcc_time,
 )
+from .vcclive_seeding import seed_field, seed_project_record, seeded_table
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +46,6 @@ def has_target(element: Mapping[str, Any]) -> bool:
     if isinstance(search, list):
         search = [criteria for criteria in search if criteria != {}]
     return element.get("numberid") is not None or bool(search)
-
-
-def new_record(numberid: int, now: str) -> dict:
-    """A record as the vendor's detail shows it (``cdrs`` stays empty: the mock places no calls)."""
-    return {"numberid": numberid, "data": {}, "contacts": {}, "phone_field": None, "next_calldate": None,
-            "act_status": None, "pref_userid": None, "events": [], "cdrs": [],
-            # Emulation choice: the mock's call centre runs on UTC, so both creation dates agree.
-            "create_date": now, "create_date_utc": now, "modify_date": now}
 
 
 def identifier(value: Any) -> int | None:
@@ -95,6 +86,17 @@ class VCCLiveDialect(Dialect):
             body["property"] = extra["property"]
         body["detail"] = detail
         return Reply(status, envelope(None, [body]))
+
+    def seed_record(self, target: SeedTarget, records: Records, index: int, record: Any) -> tuple[Any, dict]:
+        """``records:<projectid>`` and ``fields:<projectid>`` get what written ones get
+        (vcclive_seeding.py); any other entity is free-form."""
+        table = seeded_table(target.entity)
+        if table is None:
+            return super().seed_record(target, records, index, record)
+        kind, projectid = table
+        if kind == "fields":
+            return seed_field(target.spec, records.transaction, projectid, record)
+        return seed_project_record(target.spec, records.transaction, projectid, record, target.now)
 
     def batch_items(self, call: Call) -> list | None:
         """A batch's items are its ``elements`` (fault rules match on their number, index and fields)."""
@@ -277,27 +279,13 @@ class VCCLiveDialect(Dialect):
             return self._bad_request(call, E.WRONG_BODY_FORMAT, "The request body must be a JSON object.")
         try:
             data = E.load(entity_schema_class(call.operation, "NewField")(), call.body)
-            values = data.get("values")
-            if data["type"] == TEXT and values:
-                raise E.fail(E.VALUES_NOT_ALLOWED, "values")
-            if data["type"] in (SIMPLE, MULTIPLE) and values is None:
-                raise E.fail(E.MISSING_VALUES, "values")
-            names = [value["name"].strip() for value in values or []]
-            for index, name in enumerate(names):
-                if not name:
-                    raise E.fail(E.NAME_LENGTH, "name", index=index)
-                if name in names[:index]:
-                    raise E.fail(E.VALUE_NAME_EXISTS, "name", index=index)
+            names = value_names(data)
             with engine.write(call) as tx:
                 project = Project(tx, call.path["projectid"])
                 if project.field(data["name"]) is not None:
                     raise E.fail(E.FIELD_NAME_EXISTS, "name")
-                fieldid = project.next_id(FIELD_IDS)
-                definition = {"fieldid": fieldid, "name": data["name"], "label": data.get("label", data["name"]),
-                              "type": data["type"],
-                              **{k: data[k] for k in ("indexed", "customised", "quota") if k in data},
-                              "values": [{"valueid": project.next_id(VALUE_IDS), **value, "name": name}
-                                         for value, name in zip(values or [], names)]}
+                definition = field_definition(project, data, names)
+                fieldid = definition["fieldid"]
                 project.fields.put(data["name"], definition)
         except ItemFailed as failed:
             return self._invalid(failed)

@@ -39,6 +39,14 @@ def valid_call_date(text: str) -> bool:
     return True
 
 
+def new_record(numberid: int, now: str) -> dict:
+    """A record as the vendor's detail shows it (``cdrs`` stays empty: the mock places no calls)."""
+    return {"numberid": numberid, "data": {}, "contacts": {}, "phone_field": None, "next_calldate": None,
+            "act_status": None, "pref_userid": None, "events": [], "cdrs": [],
+            # Emulation choice: the mock's call centre runs on UTC, so both creation dates agree.
+            "create_date": now, "create_date_utc": now, "modify_date": now}
+
+
 @dataclass(frozen=True)
 class Pending:
     """A select value that a form names but that does not exist yet."""
@@ -74,6 +82,13 @@ class Project:
     def next_id(self, sequence: str) -> int:
         return self.tx.records(sequence).next_key()
 
+    def take_id(self, sequence: str, given: int | None) -> int:
+        """``given`` (a seeded id; later ids of the sequence come after it), else the next id."""
+        if given is None:
+            return self.next_id(sequence)
+        self.tx.records(sequence).reserve(given)
+        return given
+
     def apply(self, plan: FormPlan) -> dict[str, Any]:
         """Create the plan's new values; the data with every Pending replaced by its new id."""
         created: dict[tuple[str, str], int] = {}
@@ -93,6 +108,35 @@ class Project:
             return value
 
         return {name: real(name, value) for name, value in plan.data.items()}
+
+
+def value_names(field: Mapping[str, Any]) -> list[str]:
+    """A new field's value names, trimmed, after the checks of "Add field and values"."""
+    values = field.get("values")
+    if field["type"] == TEXT and values:
+        raise E.fail(E.VALUES_NOT_ALLOWED, "values")
+    if field["type"] in (SIMPLE, MULTIPLE) and values is None:
+        raise E.fail(E.MISSING_VALUES, "values")
+    names = [value["name"].strip() for value in values or []]
+    for index, name in enumerate(names):
+        if not name:
+            raise E.fail(E.NAME_LENGTH, "name", index=index)
+        if name in names[:index]:
+            raise E.fail(E.VALUE_NAME_EXISTS, "name", index=index)
+    return names
+
+
+def field_definition(project: Project, field: Mapping[str, Any], names: list[str],
+                     ids: Mapping[str, Any] | None = None) -> dict:
+    """What a project stores for a checked new field; ids are taken from ``ids`` (``fieldid`` and
+    ``valueids``, as a seed gives them) or from the tenant-wide sequences."""
+    ids = ids or {}
+    valueids = list(ids.get("valueids") or [None] * len(names))
+    return {"fieldid": project.take_id(FIELD_IDS, ids.get("fieldid")), "name": field["name"],
+            "label": field.get("label", field["name"]), "type": field["type"],
+            **{k: field[k] for k in ("indexed", "customised", "quota") if k in field},
+            "values": [{"valueid": project.take_id(VALUE_IDS, valueid), **value, "name": name}
+                       for value, name, valueid in zip(field.get("values") or [], names, valueids)]}
 
 
 def plan_form(project: Project, form: Mapping[str, Any], *, where: str = "") -> FormPlan:

@@ -199,3 +199,74 @@ def test_records_pipeliner_seeded_relation_is_found_by_any_spelling_of_its_id(cl
     resp = client.post(f"{CALLS}/batch-modify", json=[{**NEW_CALL, "account_id": account}], headers=BASIC)
     assert resp.status_code == 200, resp.get_json()
     assert isinstance(resp.get_json()["data"][0], str)
+
+
+VCC = "/v2/projects/22"
+VCC_SEED = "/__mockserver/records/vcclive/mycc"
+VCC_AUTH = {"Authorization": basic("mycc", "token")}
+
+
+def vcc(client, method, path, body=None):
+    resp = client.open(f"{VCC}{path}", method=method, json=body, headers=VCC_AUTH)
+    assert resp.content_type == "application/json"
+    return resp.status_code, resp.get_json()
+
+
+def test_records_vcclive_seeded_fields_and_records_get_the_defaults_of_written_ones(client, store):
+    assert vcc(client, "POST", "/fields", {"name": "name", "type": "text"}) == (200, {"errors": [], "response": 1})
+    fields = client.post(f"{VCC_SEED}/fields:22", json=[
+        {"name": "likes", "type": "multiple", "values": [{"name": "sports"}]},
+        {"name": "color", "type": "simple", "fieldid": 9, "values": [{"name": "red", "valueid": 30}]}])
+    assert fields.status_code == 200, fields.get_json()
+    assert [(f["fieldid"], [v["valueid"] for v in f["values"]]) for f in fields.get_json()["records"]] == \
+        [(2, [1]), (9, [30])]  # assigned from the sequences, or taken as given
+    written = vcc(client, "POST", "/records", {"form": {"name": "Written"}})[1]["response"]
+    resp = client.post(f"{VCC_SEED}/records:22", json=[
+        {"data": {"name": "Seeded", "likes": "sports|movies", "color": "red"}},
+        {"numberid": "40", "data": {"name": "Forty"}, "create_date": "2020-01-01 00:00:00"}])
+    assert resp.status_code == 200 and resp.content_type == "application/json", resp.get_json()
+    fresh, forty = resp.get_json()["records"]
+    status, detail = vcc(client, "GET", f"/records/{written}")
+    assert list(fresh) == list(detail["response"])  # the same keys a written record has
+    assert fresh["numberid"] == written + 1 and forty["numberid"] == 40
+    assert forty["create_date"] == "2020-01-01 00:00:00"  # dates a seed gives are kept
+    likes = {v["name"]: v["valueid"] for v in stored_fields(store)["likes"]["values"]}
+    assert fresh["data"] == {"name": "Seeded", "likes": [likes["sports"], likes["movies"]], "color": 30}
+    assert (fresh["events"], fresh["contacts"], fresh["act_status"]) == ([], {}, None)
+    # the seeded records behave as written ones: searchable, dispositions apply, new ids come after them
+    found = {"elements": [{"form": {"name": "Found"}, "search": {"likes": "movies|sports"}}]}
+    assert vcc(client, "PUT", "/records", found) == (200, {"errors": [], "response": {"0": True}})
+    assert vcc(client, "PUT", "/records/dispositions", {"elements": [{"numberid": 40, "dispositionid": 5}]}) \
+        == (200, {"errors": [], "response": {"0": True}})
+    assert vcc(client, "GET", "/records/40")[1]["response"]["act_status"] == 5
+    assert vcc(client, "POST", "/records", {"form": {"name": "Next"}})[1]["response"] == 41
+    assert vcc(client, "POST", "/fields", {"name": "city", "type": "text"})[1]["response"] == 10
+    assert [f["name"] for f in vcc(client, "GET", "/fields")[1]["response"]] == ["name", "likes", "color", "city"]
+
+
+@pytest.mark.parametrize("entity,record,field", [
+    ("records:22", {"data": {"nope": "x"}}, "data.nope"),  # not a field of the project
+    ("records:22", {"data": {"name": ["a"]}}, "data.name"),
+    ("records:22", {"form": {"name": "x"}}, "form"),  # the stored shape is `data`
+    ("records:22", {"numberid": "abc"}, "numberid"),
+    ("records:22", {"numberid": 0}, "numberid"),
+    ("records:22", {"data": {"name": "x"}, "contacts": {"phone1": {"phone": "x"}}}, "contacts.phone1.value.phone"),
+    ("fields:22", {"name": "Bad Name", "type": "text"}, "name"),
+    ("fields:22", {"name": "kind", "type": "simple"}, "values"),
+    ("fields:22", {"name": "kind", "type": "simple", "values": [{"name": "a"}, {"name": "a"}]}, "name"),
+    ("fields:22", {"name": "kind", "type": "text", "fieldid": True}, "fieldid"),
+])
+def test_records_vcclive_seeded_record_is_validated_and_a_bad_one_stores_nothing(client, store, entity, record, field):
+    assert vcc(client, "POST", "/fields", {"name": "name", "type": "text"})[0] == 200
+    before = json.dumps(client.get("/__mockserver/snapshot").get_json(), sort_keys=True)
+    resp = client.post(f"{VCC_SEED}/{entity}", json=[{"data": {"name": "ok"}} if entity.startswith("r") else
+                                                     {"name": "ok", "type": "text"}, record])
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    assert resp.get_json()["items"][0]["index"] == 1
+    assert field in {e["field"] for e in resp.get_json()["items"][0]["errors"]}
+    assert json.dumps(client.get("/__mockserver/snapshot").get_json(), sort_keys=True) == before
+
+
+def stored_fields(store, tenant="mycc", project=22):
+    with store.transaction("vcclive", tenant, write=False) as tx:
+        return {f["name"]: f for f in tx.records(f"fields:{project}").all()}

@@ -152,6 +152,18 @@ def test_store_next_key_sequence(store: Store) -> None:
         assert tx.records("members").next_key() == 51  # deleted key never reused
 
 
+def test_store_reserve_moves_a_sequence_past_a_given_id(store: Store) -> None:
+    with store.transaction(V, "t1") as tx:
+        seq = tx.records("id-sequence")  # a table used only as a sequence (no documents)
+        assert seq.transaction is tx
+        seq.reserve(40)
+        assert seq.next_key() == 41
+        seq.reserve(5)  # a lower id does not move it back
+        assert seq.next_key() == 42 and len(seq) == 0
+    with store.transaction(V, "t1") as tx:
+        assert tx.records("id-sequence").next_key() == 43  # kept in the file
+
+
 def test_store_next_key_kept_in_file_not_scanned(tmp_path: Path) -> None:
     _put(Store(tmp_path), "members", 41, {"id": 41})
     with Store(tmp_path).transaction(V, "t1") as tx:
