@@ -26,6 +26,7 @@ from .vcclive_fields import (
     vcc_time,
 )
 
+MAX_ID_DIGITS = 20  # the spec's NumberId: a digit string of at most 20 characters
 PROJECT_TABLE = re.compile(r"^(records|fields):([1-9][0-9]*)$")
 
 
@@ -40,7 +41,7 @@ def positive_id(record: dict, name: str) -> int | None:
     if name not in record:
         return None
     value = record[name]
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ItemFailed([(name, "Must be a positive integer (or a string of digits).")])

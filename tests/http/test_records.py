@@ -250,6 +250,7 @@ def test_records_vcclive_seeded_fields_and_records_get_the_defaults_of_written_o
     ("records:22", {"form": {"name": "x"}}, "form"),  # the stored shape is `data`
     ("records:22", {"numberid": "abc"}, "numberid"),
     ("records:22", {"numberid": 0}, "numberid"),
+    ("records:22", {"numberid": "9" * 5000}, "numberid"),  # longer than int() converts
     ("records:22", {"data": {"name": "x"}, "contacts": {"phone1": {"phone": "x"}}}, "contacts.phone1.value.phone"),
     ("fields:22", {"name": "Bad Name", "type": "text"}, "name"),
     ("fields:22", {"name": "kind", "type": "simple"}, "values"),

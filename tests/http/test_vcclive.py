@@ -14,6 +14,7 @@ PROJECT = 22
 RECORDS = f"/v2/projects/{PROJECT}/records"
 DISPOSITIONS = f"/v2/projects/{PROJECT}/records/dispositions"
 FIELDS = f"/v2/projects/{PROJECT}/fields"
+HUGE_DIGITS = "9" * 5000  # a digit string longer than Python's int() accepts
 VCC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 # The seed's own example request (Batch record modification, seed 001).
@@ -202,7 +203,8 @@ def test_vcclive_bad_form_fails_the_element_and_creates_nothing(client, store, p
     ({"form": {}, "numberid": "1", "extra": 1}, "error.unknown_property", "extra"),
     ({"form": {}, "numberid": "one"}, "error.wrong_value_format", "numberid"),
     ({"form": "x", "numberid": "1"}, "error.wrong_value_format", "form"),
-], ids=["not-object", "no-form", "unknown-key", "bad-numberid", "form-not-object"])
+    ({"form": {}, "numberid": HUGE_DIGITS}, "error.wrong_value_format", "numberid"),  # int() refuses > 4300 digits
+], ids=["not-object", "no-form", "unknown-key", "bad-numberid", "form-not-object", "huge-numberid"])
 def test_vcclive_malformed_element_fails_alone(client, store, project, element, errormessage, prop):
     body = assert_envelope(call(client, "PUT", RECORDS, {"elements": [{"form": {"age": "1"}, "numberid": 1}, element]}),
                            200)
@@ -337,7 +339,10 @@ def test_vcclive_add_record_and_detail_show_the_vendors_shape(client, store, pro
     ({"form": {}, "contacts": {"phone1": {"name": "no phone"}}}, "error.missing_phone", "contacts.phone1.phone"),
     ({"form": {}, "disposition": {"description": "no id"}}, "error.missing_dispositionid", "dispositionid"),
     ({}, "error.missing_form", "form"),
-], ids=["unknown-field", "email", "calendar-date", "date-format", "contact-phone", "disposition-id", "no-form"])
+    ({"form": {}, "disposition": {"dispositionid": HUGE_DIGITS}}, "error.wrong_value_format",
+     "disposition.dispositionid"),
+], ids=["unknown-field", "email", "calendar-date", "date-format", "contact-phone", "disposition-id", "no-form",
+        "huge-dispositionid"])
 def test_vcclive_invalid_add_record_is_417_and_stores_nothing(client, store, project, body, errormessage, prop):
     fields_before = stored_fields(store)
     resp = call(client, "POST", RECORDS, body)
@@ -438,8 +443,11 @@ def test_vcclive_disposition_batch_defaults_numberid_and_search(client, store, p
     ({"numberid": "1", "dispositionid": 5, "next_calldate": "soon"}, "error.wrong_date_format", "next_calldate"),
     ({"numberid": "1", "dispositionid": 5, "search2": 1}, "error.unknown_property", "search2"),
     ({"numberid": "1", "dispositionid": "five"}, "error.wrong_value_format", "dispositionid"),
+    ({"numberid": HUGE_DIGITS, "dispositionid": 5}, "error.wrong_value_format", "numberid"),
+    ({"numberid": "1", "dispositionid": 5, "userid": HUGE_DIGITS}, "error.wrong_value_format", "userid"),
+    ({"search": {"act_status": HUGE_DIGITS}, "dispositionid": 5}, "error.wrong_value_format", "search"),
 ], ids=["no-target", "empty-search", "unknown-numberid", "no-match", "both", "no-dispositionid", "calendar",
-        "date-format", "unknown-key", "bad-id"])
+        "date-format", "unknown-key", "bad-id", "huge-numberid", "huge-userid", "huge-search"])
 def test_vcclive_failed_disposition_element_changes_nothing(client, store, project, element, errormessage, prop):
     before = [stored(store, n) for n in project]
     body = assert_envelope(call(client, "PUT", DISPOSITIONS, {"elements": [element]}), 200)
