@@ -143,6 +143,7 @@ TENANT_STATE_SCHEMA: dict[str, Any] = {
         "records": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": {"type": "object"}}},
         "meta": {"type": "object"},
+        "sequences": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     },
 }
 SNAPSHOT_SCHEMA: dict[str, Any] = {
@@ -157,7 +158,8 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
 _SnapshotSchema = schema_for(SNAPSHOT_SCHEMA, name="Snapshot")
 
 def export_snapshot(store: Store, vendors: list[str]) -> dict[str, Any]:
-    """``{"vendors": {vendor: {tenant: {"records": {entity: {key: record}}, "meta": {...}}}}}``."""
+    """``{"vendors": {vendor: {tenant: {"records": {entity: {key: record}}, "meta": {...},
+    "sequences": {entity: last key}}}}}``: the sequences too, so a restored state never reuses an id."""
     out: dict[str, Any] = {}
     for vendor in vendors:
         tenants: dict[str, Any] = {}
@@ -166,6 +168,7 @@ def export_snapshot(store: Store, vendors: list[str]) -> dict[str, Any]:
                 tenants[tenant] = {
                     "records": {entity: dict(tx.records(entity).items()) for entity in tx.entities()},
                     "meta": dict(tx.meta),
+                    "sequences": tx.sequences(),
                 }
         out[vendor] = tenants
     return {"vendors": out}
@@ -185,7 +188,7 @@ def import_snapshot(store: Store, vendors: list[str], snapshot: Any,
         if vendor not in vendors:
             raise UnknownVendor(f"Unknown vendor {vendor!r}; known: {', '.join(vendors)}.")
         for state in tenants.values():
-            for entity in state.get("records") or {}:
+            for entity in [*(state.get("records") or {}), *(state.get("sequences") or {})]:
                 check_entity(entity)
     (reset or store.reset)()
     written = 0
@@ -198,6 +201,8 @@ def import_snapshot(store: Store, vendors: list[str], snapshot: Any,
                     for key, record in records.items():
                         table.put(key, record)
                         written += 1
+                for entity, last in (state.get("sequences") or {}).items():
+                    tx.records(entity).reserve(last)
                 tx.changed = True  # an empty tenant is part of the state too
     log.info("snapshot imported: %d record(s)", written)
     return written

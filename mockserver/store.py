@@ -290,6 +290,11 @@ class Transaction:
         """Names of the entity tables in this tenant file (the internal table excluded)."""
         return sorted(name for name in self._db.storage.read() if name != RESERVED)
 
+    def sequences(self) -> dict[str, int]:
+        """Each entity's key sequence (the last key ``next_key`` handed out or a put stored): part of
+        the state, since a sequence may run ahead of every stored key or belong to no stored record."""
+        return dict(self._internal("seq"))
+
     def _internal(self, section: str) -> dict[str, Any]:
         return self._db.storage.read().setdefault(RESERVED, {}).setdefault(section, {})
 

@@ -271,3 +271,21 @@ def test_records_vcclive_seeded_record_is_validated_and_a_bad_one_stores_nothing
 def stored_fields(store, tenant="mycc", project=22):
     with store.transaction("vcclive", tenant, write=False) as tx:
         return {f["name"]: f for f in tx.records(f"fields:{project}").all()}
+
+
+def test_records_snapshot_keeps_the_id_sequences_so_a_restored_state_never_reuses_an_id(client, store):
+    """VCC numberids, field ids and value ids come from sequences of their own (no record holds them):
+    a round trip through a snapshot must not hand them out again."""
+    assert vcc(client, "POST", "/fields", {"name": "name", "type": "simple", "values": [{"name": "a"}]})[0] == 200
+    assert [vcc(client, "POST", "/records", {"form": {"name": n}})[1]["response"] for n in "ab"] == [1, 2]
+    snapshot = client.get("/__mockserver/snapshot").get_json()
+    assert snapshot["vendors"]["vcclive"]["mycc"]["sequences"] == {"fieldid-sequence": 1, "numberid-sequence": 2,
+                                                                   "valueid-sequence": 2, "records:22": 2}
+    assert client.put("/__mockserver/snapshot", json=snapshot).status_code == 200
+    assert vcc(client, "POST", "/records", {"form": {"name": "c"}}) == (200, {"errors": [], "response": 3})
+    assert vcc(client, "GET", "/records/1")[1]["response"]["data"]["name"] == 1  # record 1 is untouched
+    assert vcc(client, "POST", "/fields", {"name": "city", "type": "text"})[1]["response"] == 2
+    values = {v["name"]: v["valueid"] for v in stored_fields(store)["name"]["values"]}
+    assert values == {"a": 1, "b": 2, "c": 3}
+    old = {"vendors": {"vcclive": {"mycc": {"records": snapshot["vendors"]["vcclive"]["mycc"]["records"]}}}}
+    assert client.put("/__mockserver/snapshot", json=old).status_code == 200  # a snapshot without sequences
