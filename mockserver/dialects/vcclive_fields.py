@@ -177,8 +177,9 @@ def resolve(definition: Mapping[str, Any], value: Any, prop: str) -> Any:
         return []
     if isinstance(value, str):
         parts: list[Any] = value.split(MULTIPLE_SEPARATOR)
-    elif isinstance(value, list):
-        parts = value
+    elif isinstance(value, list):  # a name in the list is text like any other: "a|b" is two values
+        parts = [piece for part in value
+                 for piece in (part.split(MULTIPLE_SEPARATOR) if isinstance(part, str) else [part])]
     elif isinstance(value, int) and not isinstance(value, bool):
         parts = [value]
     else:

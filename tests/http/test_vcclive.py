@@ -174,6 +174,18 @@ def test_vcclive_select_values_are_matched_by_name_or_created(client, store, pro
     assert [v["name"] for v in stored_fields(store)["likes"]["values"]] == ["sports", "chess", "golf"]
 
 
+def test_vcclive_names_in_a_list_are_split_on_the_separator_like_text(client, store, project):
+    """A list part "golf|chess" is two values, so the text that stored them finds the record again."""
+    body = assert_envelope(call(client, "PUT", RECORDS, {"elements": [
+        {"form": {"likes": ["golf|chess", "sports"]}, "numberid": 1},
+        {"form": {"city": "Eger"}, "search": {"likes": "sports|chess|golf"}},
+    ]}), 200)
+    assert body == {"errors": [], "response": {"0": True, "1": True}}
+    assert [v["name"] for v in stored_fields(store)["likes"]["values"]] == ["sports", "golf", "chess"]
+    assert stored(store, 1)["data"]["likes"] == value_ids(store, "likes", ["golf", "chess", "sports"])
+    assert stored(store, 1)["data"]["city"] == "Eger"
+
+
 @pytest.mark.parametrize("form,errormessage,prop", [
     ({"nickname": "x"}, "error.field_not_exists", "nickname"),
     ({"city": ["a"]}, "error.wrong_value_format", "city"),

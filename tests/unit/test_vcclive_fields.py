@@ -26,6 +26,7 @@ MULTIPLE = {"type": "multiple", "values": [{"valueid": 3, "name": "sports"}]}
     (MULTIPLE, "movies|sports|movies", [Pending("movies"), 3]),
     (MULTIPLE, "sports||", [3]),
     (MULTIPLE, ["sports", 3, "chess"], [3, Pending("chess")]),
+    (MULTIPLE, ["chess|sports", "golf"], [Pending("chess"), 3, Pending("golf")]),  # a name in a list is text too
     (MULTIPLE, 3, [3]),
     (MULTIPLE, "", []),
     (MULTIPLE, None, []),
