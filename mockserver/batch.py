@@ -25,12 +25,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CREATED, UPDATED, DELETED, RESTORED, FAILED = "created", "updated", "deleted", "restored", "failed"
+ROLLED_BACK = "rolled-back"  # a valid item of an all-or-nothing batch that another item's failure undid
 
 
 @dataclass
 class ItemOutcome:
     index: int
-    result: str  # created | updated | deleted | restored | failed
+    result: str  # created | updated | deleted | restored | failed | rolled-back
     key: Any = None
     record: dict | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field path, message)
@@ -123,6 +124,9 @@ class Engine:
             committed = True
         except _Rollback:
             committed = False
+            for outcome in outcomes:  # the journal and the log line must not report them as stored
+                if outcome.ok:
+                    outcome.result = ROLLED_BACK
         result = BatchResult(outcomes, committed)
         log.info("batch vendor=%s operation=%s tenant=%r items=%d created=%d updated=%d failed=%d "
                  "committed=%s ms=%.1f", call.operation.vendor, call.operation.operation_id, call.tenant,

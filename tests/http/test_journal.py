@@ -110,3 +110,16 @@ def test_journal_never_holds_credentials(client, headers, secrets):
     for secret in secrets:
         assert secret not in text
     assert '"X-Api-Key": "***"' in text
+
+
+def test_journal_items_of_a_rolled_back_batch_say_rolled_back_not_created(client):
+    """Pipeliner rollback-method=0: a valid item of a batch that saved nothing was not created."""
+    calls = "/api/v100/rest/spaces/sp1/entities/Calls"
+    valid = {"caller_id": "00000000-0000-0000-0000-000000000001",
+             "twilio_call_log_id": "00000000-0000-0000-0000-000000000002"}
+    resp = client.post(f"{calls}/batch-modify", json=[valid, {}], headers={"Authorization": basic("a", "b")})
+    assert resp.status_code == 422 and resp.content_type == "application/json"
+    [entry] = journal(client)
+    assert [(i["index"], i["result"]) for i in entry["items"]] == [(0, "rolled-back"), (1, "failed")]
+    listed = client.get(calls, headers={"Authorization": basic("a", "b")}).get_json()
+    assert listed["total_count"] == 0
