@@ -21,6 +21,7 @@ import copy
 import itertools
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -337,8 +338,7 @@ class FaultBook:
             wait = rule.take_token(target.client_key, self.clock())
             if wait is None:
                 return None
-            retry = rule.retry_after if rule.retry_after is not None else max(DEFAULT_RETRY_AFTER, int(wait + 0.999))
-            headers["Retry-After"] = str(retry)
+            headers["Retry-After"] = str(rule.retry_after if rule.retry_after is not None else retry_seconds(wait))
         elif status in (429, 503):
             headers["Retry-After"] = str(rule.retry_after if rule.retry_after is not None else DEFAULT_RETRY_AFTER)
         return RequestFault(rule, status, TITLES.get(status, "Injected Fault"), message, headers)
@@ -348,6 +348,12 @@ class FaultBook:
         rule.uses += 1
         applied.append({"rule": rule.id or "header", "effect": rule.effect, **detail})
         log.info("fault %s (%s) applied: %s", rule.id or "header", rule.effect, detail)
+
+
+def retry_seconds(wait: float) -> int:
+    """A bucket's wait as whole Retry-After seconds, within 1..MAX_RETRY_AFTER (a tiny ``rate`` makes the
+    wait astronomically long, even infinite)."""
+    return max(DEFAULT_RETRY_AFTER, math.ceil(min(wait, MAX_RETRY_AFTER)))
 
 
 def limit_rules(vendor: str) -> list[FaultRule]:

@@ -128,6 +128,18 @@ def test_faults_rate_limit_gives_429_with_retry_after_once_the_burst_is_spent(cl
     assert put(client, calls(1)).status_code == 207
 
 
+@pytest.mark.parametrize("rate,retry_after", [(5e-324, "3600"), (1e-300, "3600"), (0.001, "1000")])
+def test_faults_rate_limit_with_a_tiny_rate_answers_429_with_a_bounded_retry_after(client, store, faults,
+                                                                                rate, retry_after):
+    add(client, effect="rate-limit", rate=rate, burst=1)
+    assert put(client, calls(1)).status_code == 207
+    limited = put(client, [{"call_Key": 200}])
+    assert limited.status_code == 429 and limited.content_type == "application/json"
+    assert limited.headers["Retry-After"] == retry_after  # at most MAX_RETRY_AFTER, never an overflow
+    assert limited.get_json()["error"]["status"] == 429
+    assert stored_keys(store) == [100]
+
+
 def test_faults_require_user_agent_gives_403_without_one(client, store, faults):
     add(client, effect="require-user-agent")
     no_agent = {k: v for k, v in HEADERS.items() if k != "User-Agent"}
