@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import yaml
 from marshmallow import ValidationError
 
+from .jsontext import non_finite_path
 from .schemas import flatten_errors, schema_for
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,9 @@ def load_rules_file(path: Path) -> list[FaultRule]:
         raise FaultError(f"{path}: cannot be read: {exc}") from None
     if isinstance(data, Mapping) and "rules" in data:
         data = data["rules"]
+    where = non_finite_path(data)
+    if where is not None:
+        raise FaultError(f"{path}: {where}: NaN and infinite numbers are not JSON")
     return parse_rules(data, where=f"{path}")
 
 

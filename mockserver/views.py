@@ -19,6 +19,7 @@ from typing import Any, Callable
 from flask import Flask, Response, request
 from werkzeug.routing import BaseConverter
 
+from . import jsontext
 from .auth import Principal, Unauthorized, authenticate, basic_credentials
 from .batch import Engine, ItemFailed, ItemFault
 from .config import Settings
@@ -61,10 +62,6 @@ def media_type_accepted(got: str, accepted: tuple[str, ...]) -> bool:
     return False
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_body(op: Operation) -> Any:
     raw = request.get_data(cache=True)
     if not op.body_media_types:
@@ -78,7 +75,7 @@ def parse_body(op: Operation) -> Any:
         raise Rejected(415, "Unsupported Media Type",
                        f"Content-Type {got!r} is not accepted; use one of: {', '.join(op.body_media_types)}.")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return jsontext.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(400, "Bad Request", f"The request body is not valid JSON: {exc}.") from None
     except RecursionError:
@@ -104,7 +101,7 @@ def header_fault_rules() -> tuple[FaultRule, ...]:
     if raw is None:
         return ()
     try:
-        rules = parse_rules(json.loads(raw), where=f"{FAULT_HEADER} header")
+        rules = parse_rules(jsontext.loads(raw), where=f"{FAULT_HEADER} header")
     except ValueError as exc:  # FaultError and json.JSONDecodeError
         detail = str(exc) if isinstance(exc, FaultError) else f"{FAULT_HEADER} header is not valid JSON: {exc}"
         raise BadRequest(detail.rstrip(".") + ". Nothing was done.") from None

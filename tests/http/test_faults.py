@@ -182,6 +182,8 @@ def test_faults_header_form_applies_to_that_request_only(client, store, faults):
     ('{"effect": "delay", "delay_ms": 60000}', "delay_ms"),
     ('{"effect": "item-error", "index": -1}', "index"),
     ('["item-error"]', "must be a JSON object"),
+    ('{"effect": "item-error", "fields": {"call_Length": NaN}}', "not valid JSON"),
+    ('{"effect": "item-error", "fields": {"call_Length": 1e400}}', "not valid JSON"),
 ])
 def test_faults_malformed_header_is_a_400_problem_with_no_side_effect(client, store, faults, header, says):
     resp = client.put(BATCH, json=calls(1), headers={**HEADERS, "X-Mockserver-Fault": header})
@@ -204,6 +206,15 @@ def test_faults_invalid_rules_are_400_naming_the_field(client, rule, field):
     resp = client.post("/__mockserver/faults", json=rule)
     assert resp.status_code == 400 and resp.content_type == PROBLEM
     assert field in [e["field"] for e in resp.get_json()["errors"]]
+    assert client.get("/__mockserver/faults").get_json() == {"faults": []}
+
+
+@pytest.mark.parametrize("raw", [b'{"effect": "item-error", "fields": {"call_Length": 1e400}}',
+                                 b'{"effect": "item-error", "fields": {"call_Length": -Infinity}}'])
+def test_faults_rule_with_a_non_finite_number_is_400(client, raw):
+    resp = client.post("/__mockserver/faults", data=raw, content_type="application/json")
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    assert "not valid JSON" in resp.get_json()["detail"]
     assert client.get("/__mockserver/faults").get_json() == {"faults": []}
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from mockserver.seeding import SeedError, load_seed_file
 from tests.support import make_jwt
 
 TENANT = "ACME_DB"
@@ -152,3 +153,11 @@ def test_records_bad_seed_file_stops_startup_naming_the_place(live_server, tmp_p
     seed.write_text(json.dumps({"vbasoftware": {"T": {"CallTracking": [{"call_Key": "x"}]}}}))
     with pytest.raises(RuntimeError, match=r"vbasoftware/T/CallTracking.*item 0: call_Key"):
         live_server("--seed", str(seed))
+
+
+def test_records_seed_file_with_a_non_finite_number_is_refused(tmp_path):
+    """YAML's .inf is not JSON: stored, it would make the data file and every answer reading it invalid."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("vbasoftware: {T: {Account: [{id: a, balance: .inf}]}}")
+    with pytest.raises(SeedError, match=r"seed.yaml.*vbasoftware\.T\.Account\.0\.balance.*not JSON"):
+        load_seed_file(seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import make_jwt
+from tests.support import make_jwt, strict_json
 
 TENANT = "ACME_DB"
 AUTH = {"x-api-key": "test-key", "Authorization": "Bearer " + make_jwt({"username": "alice"})}
@@ -174,12 +174,16 @@ def test_vba_failed_update_keeps_the_stored_record(client, store):
     (b"[NaN]", "application/json"),
     (b"[" * 100_000 + b"]" * 100_000, "application/json"),
     (b"\xff\xfe[]", "application/json"),
-], ids=["not-json", "object", "numbers", "mixed", "empty", "nan", "deeply-nested", "not-utf8"])
+    (b'[{"call_Key": 1e400}]', "application/json"),
+    (b'[{"call_Key": 1, "call_Length": -1e999}]', "application/json"),
+], ids=["not-json", "object", "numbers", "mixed", "empty", "nan", "deeply-nested", "not-utf8",
+        "infinite-key", "infinite-field"])
 def test_vba_malformed_body_is_400_and_stores_nothing(client, data_dir, payload, content_type):
     resp = client.put("/vbasoftware/call-trackings-batch", data=payload,
                       headers={**HEADERS, "Content-Type": content_type})
     body = assert_envelope(resp, 400)
     assert body["data"] is None and body["error"]["status"] == 400 and body["error"]["detail"]
+    assert strict_json(resp.data) == body  # no NaN/Infinity: every JSON parser reads the answer
     assert not (data_dir / "vbasoftware").exists() or not any((data_dir / "vbasoftware").glob("*.json"))
 
 
