@@ -147,6 +147,7 @@ TENANT_STATE_SCHEMA: dict[str, Any] = {
         "records": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": {"type": "object"}}},
         "meta": {"type": "object"},
+        "sequences": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     },
 }
 SNAPSHOT_SCHEMA: dict[str, Any] = {
@@ -161,7 +162,8 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
 _SnapshotSchema = schema_for(SNAPSHOT_SCHEMA, name="Snapshot")
 
 def export_snapshot(store: Store, vendors: list[str]) -> dict[str, Any]:
-    """``{"vendors": {vendor: {tenant: {"records": {entity: {key: record}}, "meta": {...}}}}}``."""
+    """``{"vendors": {vendor: {tenant: {"records": {entity: {key: record}}, "meta": {...},
+    "sequences": {table: last key}}}}}``."""
     out: dict[str, Any] = {}
     for vendor in vendors:
         tenants: dict[str, Any] = {}
@@ -170,6 +172,7 @@ def export_snapshot(store: Store, vendors: list[str]) -> dict[str, Any]:
                 tenants[tenant] = {
                     "records": {entity: dict(tx.records(entity).items()) for entity in tx.entities()},
                     "meta": dict(tx.meta),
+                    "sequences": dict(tx.sequences),
                 }
         out[vendor] = tenants
     return {"vendors": out}
@@ -197,6 +200,7 @@ def import_snapshot(store: Store, vendors: list[str], snapshot: Any,
         for tenant, state in tenants.items():
             with store.transaction(vendor, tenant) as tx:
                 tx.meta.update(state.get("meta") or {})
+                tx.sequences.update(state.get("sequences") or {})  # storing records may only raise them
                 for entity, records in (state.get("records") or {}).items():
                     table = tx.records(entity)
                     for key, record in records.items():

@@ -277,6 +277,12 @@ class Transaction:
             self._records[entity] = Records(self, self._db.table(entity))
         return self._records[entity]
 
+    @property
+    def sequences(self) -> dict[str, int]:
+        """The key sequences (table name → last key handed out; see ``Records.next_key``), live:
+        a snapshot carries them, since some name tables that hold no records."""
+        return self._internal("seq")
+
     def entities(self) -> list[str]:
         """Names of the entity tables in this tenant file (the internal table excluded)."""
         return sorted(name for name in self._db.storage.read() if name != RESERVED)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mockserver.seeding import SeedError, load_seed_file
-from tests.support import make_jwt
+from tests.support import basic, make_jwt
 
 TENANT = "ACME_DB"
 RECORDS = f"/__mockserver/records/vbasoftware/{TENANT}"
@@ -100,11 +100,39 @@ def test_records_snapshot_round_trips_and_import_replaces_everything(client, sto
     assert seeded[0]["call_Key"] == 6
 
 
+def test_records_snapshot_keeps_the_id_sequences_so_new_ids_never_reuse_old_ones(client, store):
+    """VCC Live's numberids come from tenant-wide sequences that no record table holds: a snapshot
+    must carry them, or the first record added after an import overwrites record 1."""
+    vcc = {"Authorization": basic("mycc", "api-token")}
+    first = [client.post("/v2/projects/7/records", json={"form": {}}, headers=vcc).get_json()["response"]
+             for _ in range(2)]
+    assert first == [1, 2]
+    snapshot = client.get("/__mockserver/snapshot").get_json()
+    assert snapshot["vendors"]["vcclive"]["mycc"]["sequences"]["numberid-sequence"] == 2
+
+    assert client.put("/__mockserver/snapshot", json=snapshot).status_code == 200
+    assert client.get("/__mockserver/snapshot").get_json() == snapshot
+    added = client.post("/v2/projects/7/records", json={"form": {}}, headers=vcc)
+    assert added.status_code == 200 and added.get_json() == {"errors": [], "response": 3}
+    with store.transaction("vcclive", "mycc", write=False) as tx:
+        assert sorted(r["numberid"] for r in tx.records("records:7").all()) == [1, 2, 3]
+
+
+def test_records_snapshot_without_sequences_still_imports(client, store):
+    """Snapshots written before sequences were exported: keys continue after the stored ones."""
+    snapshot = {"vendors": {"vbasoftware": {TENANT: {"records": {"CallTracking": {"4": {"call_Key": 4}}}}}}}
+    assert client.put("/__mockserver/snapshot", json=snapshot).get_json() == {"imported": 1}
+    seeded = client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 0}]).get_json()["records"]
+    assert seeded[0]["call_Key"] == 5
+
+
 @pytest.mark.parametrize("snapshot,status", [
     ({"vendors": {"nope": {}}}, 404),
     ({"vendors": {"vbasoftware": {"T": {"records": {"__store__": {}}}}}}, 409),
     ({"vendors": {"vbasoftware": {"T": {"records": {"E": {"1": "not an object"}}}}}}, 400),
     ({"vendor": {}}, 400),
+    ({"vendors": {"vbasoftware": {"T": {"sequences": {"CallTracking": -1}}}}}, 400),
+    ({"vendors": {"vbasoftware": {"T": {"sequences": {"CallTracking": "7"}}}}}, 400),
     ([], 400),
 ])
 def test_records_bad_snapshot_changes_nothing(client, store, snapshot, status):
