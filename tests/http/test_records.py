@@ -126,6 +126,22 @@ def test_records_snapshot_without_sequences_still_imports(client, store):
     assert seeded[0]["call_Key"] == 5
 
 
+@pytest.mark.parametrize("tenant", ["ACME/EU", "a/b/c", "../up"])
+def test_records_of_a_tenant_with_slashes_are_read_and_seeded(client, store, tenant):
+    """A tenant is any header value (VBA's database, VCC Live's customer): one with "/" (sent as %2F)
+    is reachable through the control plane too."""
+    quoted = tenant.replace("/", "%2F")
+    written = client.put("/vbasoftware/call-trackings-batch", json=[{"call_Key": 1}],
+                         headers={**HEADERS, "vbasoftware-database": tenant})
+    assert written.status_code == 207
+    seeded = client.post(f"/__mockserver/records/vbasoftware/{quoted}/CallTracking", json=[{"call_Key": 2}])
+    assert seeded.status_code == 200 and seeded.content_type == "application/json"
+    read = client.get(f"/__mockserver/records/vbasoftware/{quoted}/CallTracking")
+    assert read.status_code == 200 and read.get_json()["tenant"] == tenant
+    assert [r["call_Key"] for r in read.get_json()["records"]] == [1, 2]
+    assert [r["call_Key"] for r in stored(store, "CallTracking", tenant)] == [1, 2]
+
+
 @pytest.mark.parametrize("snapshot,status", [
     ({"vendors": {"nope": {}}}, 404),
     ({"vendors": {"vbasoftware": {"T": {"records": {"__store__": {}}}}}}, 409),
