@@ -76,10 +76,8 @@ def parse_body(op: Operation) -> Any:
                        f"Content-Type {got!r} is not accepted; use one of: {', '.join(op.body_media_types)}.")
     try:
         return jsontext.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError, too deep (jsontext)
         raise Rejected(400, "Bad Request", f"The request body is not valid JSON: {exc}.") from None
-    except RecursionError:
-        raise Rejected(400, "Bad Request", "The request body is nested too deeply.") from None
 
 
 def resolve_tenant(op: Operation, params: dict[str, dict[str, Any]], basic_username: str | None) -> str:

@@ -184,6 +184,7 @@ def test_faults_header_form_applies_to_that_request_only(client, store, faults):
     ('["item-error"]', "must be a JSON object"),
     ('{"effect": "item-error", "fields": {"call_Length": NaN}}', "not valid JSON"),
     ('{"effect": "item-error", "fields": {"call_Length": 1e400}}', "not valid JSON"),
+    pytest.param("[" * 3000 + "]" * 3000, "nested more than 64 levels deep", id="nested-3000"),
 ])
 def test_faults_malformed_header_is_a_400_problem_with_no_side_effect(client, store, faults, header, says):
     resp = client.put(BATCH, json=calls(1), headers={**HEADERS, "X-Mockserver-Fault": header})
@@ -209,12 +210,16 @@ def test_faults_invalid_rules_are_400_naming_the_field(client, rule, field):
     assert client.get("/__mockserver/faults").get_json() == {"faults": []}
 
 
-@pytest.mark.parametrize("raw", [b'{"effect": "item-error", "fields": {"call_Length": 1e400}}',
-                                 b'{"effect": "item-error", "fields": {"call_Length": -Infinity}}'])
-def test_faults_rule_with_a_non_finite_number_is_400(client, raw):
+@pytest.mark.parametrize("raw,says", [
+    (b'{"effect": "item-error", "fields": {"call_Length": 1e400}}', "out of range"),
+    (b'{"effect": "item-error", "fields": {"call_Length": -Infinity}}', "not valid JSON"),
+    (b"[" * 5000 + b"]" * 5000, "nested more than 64 levels deep"),
+    (b'{"effect": "item-error", "fields": {"x": ' + b"[" * 70 + b"]" * 70 + b"}}", "nested more than 64"),
+], ids=["overflow", "infinity", "nested-5000", "nested-72"])
+def test_faults_rule_that_is_not_strict_json_is_400(client, raw, says):
     resp = client.post("/__mockserver/faults", data=raw, content_type="application/json")
     assert resp.status_code == 400 and resp.content_type == PROBLEM
-    assert "not valid JSON" in resp.get_json()["detail"]
+    assert says in resp.get_json()["detail"]
     assert client.get("/__mockserver/faults").get_json() == {"faults": []}
 
 

@@ -77,6 +77,23 @@ def test_records_bad_requests_are_problems_and_store_nothing(client, store, meth
     assert store.vendors() == []
 
 
+DEEP = b"[" * 5000 + b"]" * 5000
+TOO_DEEP_RECORD = b'[{"id": "a", "x": ' + b"[" * 70 + b"]" * 70 + b"}]"
+
+
+@pytest.mark.parametrize("method,path,raw", [
+    ("POST", f"{RECORDS}/Account", DEEP),
+    ("POST", f"{RECORDS}/Account", TOO_DEEP_RECORD),
+    ("PUT", "/__mockserver/snapshot", DEEP),
+], ids=["records-5000", "records-72", "snapshot-5000"])
+def test_records_body_nested_too_deeply_is_400_and_stores_nothing(client, store, method, path, raw):
+    client.post(f"{RECORDS}/Account", json=[{"id": "keep"}])
+    resp = client.open(path, method=method, data=raw, content_type="application/json")
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    assert "nested more than 64 levels deep" in resp.get_json()["detail"]
+    assert stored(store, "Account") == [{"id": "keep"}]
+
+
 def test_records_seed_body_that_is_not_json_is_400(client, store):
     resp = client.post(f"{RECORDS}/CallTracking", data="[{", content_type="application/json")
     assert resp.status_code == 400 and resp.content_type == PROBLEM and "not valid JSON" in resp.get_json()["detail"]

@@ -176,8 +176,9 @@ def test_vba_failed_update_keeps_the_stored_record(client, store):
     (b"\xff\xfe[]", "application/json"),
     (b'[{"call_Key": 1e400}]', "application/json"),
     (b'[{"call_Key": 1, "call_Length": -1e999}]', "application/json"),
+    (b'[{"call_Key": 1, "first_Name": ' + b"[" * 70 + b"]" * 70 + b"}]", "application/json"),
 ], ids=["not-json", "object", "numbers", "mixed", "empty", "nan", "deeply-nested", "not-utf8",
-        "infinite-key", "infinite-field"])
+        "infinite-key", "infinite-field", "nested-past-64"])
 def test_vba_malformed_body_is_400_and_stores_nothing(client, data_dir, payload, content_type):
     resp = client.put("/vbasoftware/call-trackings-batch", data=payload,
                       headers={**HEADERS, "Content-Type": content_type})
