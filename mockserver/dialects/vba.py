@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
+from marshmallow import Schema, ValidationError
+
 from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
 from ..specs import Operation, entity_schema_class
@@ -38,6 +40,17 @@ def key_maximum(op: Operation) -> int:
     """The largest key the key column holds (int32 unless the spec says otherwise)."""
     key_schema = op.entity_schema()["properties"][op.key]
     return key_schema.get("maximum", INT_RANGES.get(key_schema.get("format", "int32"), (0, 2**31 - 1))[1])
+
+
+def sent_key(op: Operation, schema: Schema, item: dict) -> Any:
+    """The key to echo in a failed item's ``id``: the sent one, or None when it is not a valid key
+    (2147483648, "x"): an ``id`` names a record the client could read back (the spec's links do)."""
+    key = item.get(op.key)
+    try:
+        schema.fields[op.key].deserialize(key)
+    except ValidationError:
+        return None
+    return key
 
 
 def nullable_fields(op: Operation) -> list[str]:
@@ -101,7 +114,7 @@ class VBADialect(Dialect):
         now = vba_timestamp(engine.clock())
 
         def step(tx: Transaction, index: int, item: dict) -> ItemOutcome:
-            data = load_item(schema, item, key=item.get(op.key))
+            data = load_item(schema, item, key=sent_key(op, schema, item))
             records = tx.records(op.entity)
             key, record, previous = build_record(op, records, data, call.user, now)
             records.put(key, record)

@@ -158,6 +158,16 @@ def test_vba_invalid_item_names_every_bad_field(client):
         assert name + ":" in text
 
 
+def test_vba_failed_item_echoes_its_key_only_when_it_is_a_valid_key(client, store):
+    """The `id` of a failed item names the record the client could read back (GET /call-trackings/{key},
+    the spec's links): a key beyond int32 or of the wrong type is echoed as null."""
+    items = [{"call_Key": 2**31}, {"call_Key": "7"}, {"call_Key": True}, {"call_Key": 7, "first_Name": 5}]
+    body = assert_envelope(put(client, "/vbasoftware/call-trackings-batch", items), 207)
+    assert [(d["status"], d["id"]) for d in body["data"]] == [
+        (400, [{"key": "call_Key", "value": None}])] * 3 + [(400, [{"key": "call_Key", "value": 7}])]
+    assert stored(store, "CallTracking", 7) is None
+
+
 def test_vba_failed_update_keeps_the_stored_record(client, store):
     path = "/vbasoftware/call-trackings-batch"
     put(client, path, [{"call_Key": 8, "first_Name": "Kept"}])
