@@ -354,6 +354,20 @@ class FaultBook:
         log.info("fault %s (%s) applied: %s", rule.id or "header", rule.effect, detail)
 
 
+def unknown_reference(rule: FaultRule, served: Mapping[str, set[str]]) -> str | None:
+    """Why ``rule`` could never fire (it names a vendor or an operation that is not served), or None.
+    ``served``: vendor → its operationIds. The API (404), the header (400) and the file (startup)
+    all refuse such a rule: a typo must not pass silently as a rule that never matches."""
+    if rule.vendor is not None and rule.vendor not in served:
+        return f"Unknown vendor {rule.vendor!r}; known: {', '.join(sorted(served))}."
+    if rule.operation is not None:
+        vendors = [rule.vendor] if rule.vendor is not None else list(served)
+        if not any(rule.operation in served[vendor] for vendor in vendors):
+            where = f" of vendor {rule.vendor!r}" if rule.vendor else ""
+            return f"Unknown operation {rule.operation!r}{where}."
+    return None
+
+
 def retry_seconds(wait: float) -> int:
     """A bucket's wait as whole Retry-After seconds, within 1..MAX_RETRY_AFTER (a tiny ``rate`` makes the
     wait astronomically long, even infinite)."""

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from time import perf_counter as _perf
 from typing import Any, Callable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.routing import BaseConverter
 
 from . import jsontext
@@ -25,7 +25,7 @@ from .batch import Engine, ItemFailed, ItemFault
 from .config import Settings
 from .dialects import DIALECTS
 from .dialects.base import NO_BODY, Call, Dialect, Reply
-from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules
+from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules, unknown_reference
 from .journal import Journal, Masker, journal_body
 from .parameters import validate_parameters
 from .problems import BadRequest
@@ -103,7 +103,11 @@ def header_fault_rules() -> tuple[FaultRule, ...]:
     except ValueError as exc:  # FaultError and json.JSONDecodeError
         detail = str(exc) if isinstance(exc, FaultError) else f"{FAULT_HEADER} header is not valid JSON: {exc}"
         raise BadRequest(detail.rstrip(".") + ". Nothing was done.") from None
+    served = current_app.extensions["mockserver"].operations
     for rule in rules:
+        problem = unknown_reference(rule, served)
+        if problem is not None:
+            raise BadRequest(f"{FAULT_HEADER} header: {problem.rstrip('.')}. Nothing was done.")
         rule.id = "header"
     return tuple(rules)
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from mockserver import create_app
 from mockserver.config import StartupError
 from tests.support import make_jwt
 
@@ -185,6 +186,10 @@ def test_faults_header_form_applies_to_that_request_only(client, store, faults):
     ('{"effect": "item-error", "fields": {"call_Length": NaN}}', "not valid JSON"),
     ('{"effect": "item-error", "fields": {"call_Length": 1e400}}', "not valid JSON"),
     pytest.param("[" * 3000 + "]" * 3000, "nested more than 64 levels deep", id="nested-3000"),
+    ('{"effect": "item-error", "vendor": "vba"}', "Unknown vendor 'vba'"),
+    ('{"effect": "item-error", "operation": "CreateOrUpdateBatchCalltracking"}', "Unknown operation"),
+    ('{"effect": "item-error", "vendor": "vcclive", "operation": "CreateOrUpdateBatchCallTracking"}',
+     "Unknown operation 'CreateOrUpdateBatchCallTracking' of vendor 'vcclive'"),
 ])
 def test_faults_malformed_header_is_a_400_problem_with_no_side_effect(client, store, faults, header, says):
     resp = client.put(BATCH, json=calls(1), headers={**HEADERS, "X-Mockserver-Fault": header})
@@ -253,6 +258,16 @@ def test_faults_file_form_and_env_var_load_rules_at_startup(live_server, tmp_pat
         status, _, body = server.request("PUT", BATCH, calls(1), HEADERS)
         assert status == 207 and body["data"][0]["status"] == 500
         assert server.request("GET", "/__mockserver/records/vbasoftware/ACME_DB/CallTracking")[2]["records"] == []
+
+
+@pytest.mark.parametrize("rule,says", [({"effect": "item-error", "vendor": "vba"}, "Unknown vendor 'vba'"),
+                                       ({"effect": "delay", "operation": "Nope"}, "Unknown operation 'Nope'")])
+def test_faults_rule_file_naming_what_is_not_served_stops_startup(data_dir, tmp_path, rule, says):
+    """As POST /faults answers 404: a rule that could never fire is a typo, not a silent no-op."""
+    rules = tmp_path / "faults.json"
+    rules.write_text(json.dumps([rule]))
+    with pytest.raises(StartupError, match=f"faults.json.*{says}"):
+        create_app({"data": data_dir, "faults": rules})
 
 
 def test_faults_bad_rule_file_stops_startup_with_a_clear_message(live_server, tmp_path):
