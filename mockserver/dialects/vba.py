@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 
 from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
@@ -42,12 +42,11 @@ def key_maximum(op: Operation) -> int:
     return key_schema.get("maximum", INT_RANGES.get(key_schema.get("format", "int32"), (0, 2**31 - 1))[1])
 
 
-def sent_key(op: Operation, schema: Schema, item: dict) -> Any:
+def echoed_key(op: Operation, key: Any) -> Any:
     """The key to echo in a failed item's ``id``: the sent one, or None when it is not a valid key
     (2147483648, "x"): an ``id`` names a record the client could read back (the spec's links do)."""
-    key = item.get(op.key)
     try:
-        schema.fields[op.key].deserialize(key)
+        entity_schema_class(op)().fields[op.key].deserialize(key)
     except ValidationError:
         return None
     return key
@@ -114,7 +113,7 @@ class VBADialect(Dialect):
         now = vba_timestamp(engine.clock())
 
         def step(tx: Transaction, index: int, item: dict) -> ItemOutcome:
-            data = load_item(schema, item, key=sent_key(op, schema, item))
+            data = load_item(schema, item, key=item.get(op.key))
             records = tx.records(op.entity)
             key, record, previous = build_record(op, records, data, call.user, now)
             records.put(key, record)
@@ -159,7 +158,8 @@ class VBADialect(Dialect):
             status, body = ITEM_STATUS[outcome.result]
             return {"id": identity, "status": status, "body": body}
         status = outcome.detail.get("status", INVALID_ITEM_STATUS)
-        return {"id": identity, "status": status, "body": outcome.message()}
+        return {"id": [{"key": op.key, "value": echoed_key(op, outcome.key)}], "status": status,
+                "body": outcome.message()}
 
 
 __all__ = ["VBADialect", "ItemFailed"]
