@@ -12,7 +12,7 @@ from .admin import admin
 from .batch import Engine
 from .config import Settings, StartupError
 from .dialects import known_actions
-from .faults import FaultBook, FaultError, limit_rules, load_rules_file
+from .faults import FaultBook, FaultError, limit_rules, load_rules_file, unknown_reference
 from .journal import Journal
 from .problems import PROBLEM_JSON, InternalError, Problem, from_status
 from .seeding import SeedError, apply_seed_file
@@ -42,6 +42,12 @@ class MockServer:
     @property
     def vendors(self) -> list[str]:
         return sorted({s.vendor for s in self.specs if s.vendor and s.dialect})
+
+    @property
+    def operations(self) -> dict[str, set[str]]:
+        """vendor → the operationIds it serves (what fault rules may name)."""
+        return {v: {op.operation_id for s in self.specs if s.vendor == v for op in s.operations}
+                for v in self.vendors}
 
 
 def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -78,7 +84,12 @@ def start_control_plane(server: MockServer) -> None:
         server.faults.add(limit_rules(vendor))
     try:
         if settings.faults is not None:
-            server.faults.add(load_rules_file(settings.faults))
+            rules = load_rules_file(settings.faults)
+            for rule in rules:
+                problem = unknown_reference(rule, server.operations)
+                if problem is not None:
+                    raise FaultError(f"{settings.faults}: {problem}")
+            server.faults.add(rules)
         if settings.seed is not None:
             count = apply_seed_file(settings.seed, server.store, server.specs, settings.default_user)
             log.info("seeded %d record(s) from %s", count, settings.seed)

@@ -21,6 +21,7 @@ import copy
 import itertools
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import yaml
 from marshmallow import ValidationError
 
+from .jsontext import non_finite_path
 from .schemas import flatten_errors, schema_for
 
 log = logging.getLogger(__name__)
@@ -242,6 +244,9 @@ def load_rules_file(path: Path) -> list[FaultRule]:
         raise FaultError(f"{path}: cannot be read: {exc}") from None
     if isinstance(data, Mapping) and "rules" in data:
         data = data["rules"]
+    where = non_finite_path(data)
+    if where is not None:
+        raise FaultError(f"{path}: {where}: NaN and infinite numbers are not JSON")
     return parse_rules(data, where=f"{path}")
 
 
@@ -337,8 +342,7 @@ class FaultBook:
             wait = rule.take_token(target.client_key, self.clock())
             if wait is None:
                 return None
-            retry = rule.retry_after if rule.retry_after is not None else max(DEFAULT_RETRY_AFTER, int(wait + 0.999))
-            headers["Retry-After"] = str(retry)
+            headers["Retry-After"] = str(rule.retry_after if rule.retry_after is not None else retry_seconds(wait))
         elif status in (429, 503):
             headers["Retry-After"] = str(rule.retry_after if rule.retry_after is not None else DEFAULT_RETRY_AFTER)
         return RequestFault(rule, status, TITLES.get(status, "Injected Fault"), message, headers)
@@ -348,6 +352,26 @@ class FaultBook:
         rule.uses += 1
         applied.append({"rule": rule.id or "header", "effect": rule.effect, **detail})
         log.info("fault %s (%s) applied: %s", rule.id or "header", rule.effect, detail)
+
+
+def unknown_reference(rule: FaultRule, served: Mapping[str, set[str]]) -> str | None:
+    """Why ``rule`` could never fire (it names a vendor or an operation that is not served), or None.
+    ``served``: vendor → its operationIds. The API (404), the header (400) and the file (startup)
+    all refuse such a rule: a typo must not pass silently as a rule that never matches."""
+    if rule.vendor is not None and rule.vendor not in served:
+        return f"Unknown vendor {rule.vendor!r}; known: {', '.join(sorted(served))}."
+    if rule.operation is not None:
+        vendors = [rule.vendor] if rule.vendor is not None else list(served)
+        if not any(rule.operation in served[vendor] for vendor in vendors):
+            where = f" of vendor {rule.vendor!r}" if rule.vendor else ""
+            return f"Unknown operation {rule.operation!r}{where}."
+    return None
+
+
+def retry_seconds(wait: float) -> int:
+    """A bucket's wait as whole Retry-After seconds, within 1..MAX_RETRY_AFTER (a tiny ``rate`` makes the
+    wait astronomically long, even infinite)."""
+    return max(DEFAULT_RETRY_AFTER, math.ceil(min(wait, MAX_RETRY_AFTER)))
 
 
 def limit_rules(vendor: str) -> list[FaultRule]:

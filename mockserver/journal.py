@@ -5,13 +5,14 @@ Only vendor API requests are journaled (not the control plane). Memory stays bou
 """
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
+
+from . import jsontext
 
 MASK = "***"
 # Header names whose values are credentials whatever the spec says (plus every apiKey scheme's name).
@@ -76,7 +77,7 @@ def journal_body(raw: bytes, masker: Masker) -> tuple[Any, bool]:
     if len(text) > MAX_BODY_CHARS:
         return masker.text(text[:MAX_BODY_CHARS]), True
     try:
-        return masker.value(json.loads(text)), False
+        return masker.value(jsontext.loads(text)), False
     except ValueError:
         return masker.text(text), False
 

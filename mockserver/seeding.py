@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 from .batch import ItemFailed, utc_now
 from .dialects import DIALECTS
 from .dialects.base import SeedTarget
+from .jsontext import non_finite_path
 from .schemas import flatten_errors, schema_for
 from .specs import Spec
 from .store import Store
@@ -110,6 +111,9 @@ def load_seed_file(path: Path) -> dict[str, Any]:
         raise SeedError(f"{path}: cannot be read: {exc}") from None
     if not _nested_mappings(document, depth=3):
         raise SeedError(f"{path}: expected {{vendor: {{tenant: {{entity: [records]}}}}}}")
+    where = non_finite_path(document)
+    if where is not None:
+        raise SeedError(f"{path}: {where}: NaN and infinite numbers are not JSON")
     return document
 
 

@@ -73,6 +73,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "logger_class": _GunicornLogs,
         "proc_name": "mockserver",
         "control_socket_disable": True,  # N servers on one machine (tests, CI) must not share a socket
+        # 0: no request-line limit of gunicorn's own (its 4094-byte default answers an HTML 414 that no
+        # spec documents); gunicorn still caps a line at 1 MiB, and the body is capped by MAX_BODY_BYTES.
+        "limit_request_line": 0,
         **({"worker_tmp_dir": WORKER_TMP_DIR} if os.path.isdir(WORKER_TMP_DIR) else {}),
     }
 

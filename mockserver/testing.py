@@ -28,6 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -146,7 +147,7 @@ class MockServer:
 
     def admin(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
         """A control-plane call; a status >= 400 raises MockServerError with the problem detail."""
-        params = {k: v for k, v in query.items() if v is not None}
+        params = {k: _query_value(v) for k, v in query.items() if v is not None}
         suffix = "?" + urllib.parse.urlencode(params) if params else ""
         status, _, answer = self.request(method, ADMIN + path + suffix, body)
         if status >= 400:
@@ -197,6 +198,13 @@ class MockServer:
 
     def restore(self, snapshot: dict) -> int:
         return self.admin("PUT", "/snapshot", snapshot)["imported"]
+
+
+def _query_value(value: Any) -> Any:
+    """A datetime as the RFC 3339 UTC text the server wants (a naive one is local time); else as is."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value
 
 
 def _records_path(vendor: str, tenant: str, entity: str) -> str:

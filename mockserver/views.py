@@ -16,15 +16,16 @@ from datetime import datetime, timezone
 from time import perf_counter as _perf
 from typing import Any, Callable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.routing import BaseConverter
 
+from . import jsontext
 from .auth import Principal, Unauthorized, authenticate, basic_credentials
 from .batch import Engine, ItemFailed, ItemFault
 from .config import Settings
 from .dialects import DIALECTS
 from .dialects.base import NO_BODY, Call, Dialect, Reply
-from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules
+from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules, unknown_reference
 from .journal import Journal, Masker, journal_body
 from .parameters import validate_parameters
 from .problems import BadRequest
@@ -61,10 +62,6 @@ def media_type_accepted(got: str, accepted: tuple[str, ...]) -> bool:
     return False
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_body(op: Operation) -> Any:
     raw = request.get_data(cache=True)
     if not op.body_media_types:
@@ -78,11 +75,9 @@ def parse_body(op: Operation) -> Any:
         raise Rejected(415, "Unsupported Media Type",
                        f"Content-Type {got!r} is not accepted; use one of: {', '.join(op.body_media_types)}.")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+        return jsontext.loads(raw)
+    except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError, too deep (jsontext)
         raise Rejected(400, "Bad Request", f"The request body is not valid JSON: {exc}.") from None
-    except RecursionError:
-        raise Rejected(400, "Bad Request", "The request body is nested too deeply.") from None
 
 
 def resolve_tenant(op: Operation, params: dict[str, dict[str, Any]], basic_username: str | None) -> str:
@@ -104,11 +99,15 @@ def header_fault_rules() -> tuple[FaultRule, ...]:
     if raw is None:
         return ()
     try:
-        rules = parse_rules(json.loads(raw), where=f"{FAULT_HEADER} header")
+        rules = parse_rules(jsontext.loads(raw), where=f"{FAULT_HEADER} header")
     except ValueError as exc:  # FaultError and json.JSONDecodeError
         detail = str(exc) if isinstance(exc, FaultError) else f"{FAULT_HEADER} header is not valid JSON: {exc}"
         raise BadRequest(detail.rstrip(".") + ". Nothing was done.") from None
+    served = current_app.extensions["mockserver"].operations
     for rule in rules:
+        problem = unknown_reference(rule, served)
+        if problem is not None:
+            raise BadRequest(f"{FAULT_HEADER} header: {problem.rstrip('.')}. Nothing was done.")
         rule.id = "header"
     return tuple(rules)
 

@@ -16,7 +16,7 @@ def pytest_configure(config):
     """Use the `mockserver` fixture as a downstream suite does. Installed (pip install -e), the
     package's pytest11 entry point has already registered the plugin; from a bare checkout it has not."""
     if not config.pluginmanager.is_registered(mockserver.testing):
-        config.pluginmanager.register(mockserver.testing, "mockserver")
+        config.pluginmanager.register(mockserver.testing, "mockserver.testing")
 
 
 @pytest.fixture

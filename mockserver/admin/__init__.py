@@ -5,12 +5,11 @@ request journal are in the sibling modules, registered on the same blueprint.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import __version__
+from .. import __version__, jsontext
 from ..problems import BadRequest, NotFound
 from ..specs import served_document
 
@@ -27,13 +26,9 @@ def json_body() -> Any:
     if not raw.strip():
         raise BadRequest("A JSON request body is required.")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        return jsontext.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def known_vendor(vendor: str) -> str:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..faults import VENDOR_LIMITS, FaultError, FaultRule, TooManyRules, limit_rules, parse_rules
+from ..faults import (VENDOR_LIMITS, FaultError, FaultRule, TooManyRules, limit_rules, parse_rules,
+                      unknown_reference)
 from ..problems import BadRequest, Conflict, NotFound
 from . import admin, json_body, known_vendor, server
 
@@ -11,14 +12,9 @@ from . import admin, json_body, known_vendor, server
 def _check_references(rules: list[FaultRule]) -> None:
     """A rule naming a vendor or an operation that is not served could never fire: 404."""
     for rule in rules:
-        if rule.vendor is not None:
-            known_vendor(rule.vendor)
-        if rule.operation is not None:
-            ops = {op.operation_id for s in server().specs for op in s.operations
-                   if rule.vendor is None or s.vendor == rule.vendor}
-            if rule.operation not in ops:
-                where = f" of vendor {rule.vendor!r}" if rule.vendor else ""
-                raise NotFound(f"Unknown operation {rule.operation!r}{where}.")
+        problem = unknown_reference(rule, server().operations)
+        if problem is not None:
+            raise NotFound(problem)
 
 
 @admin.get("/faults")

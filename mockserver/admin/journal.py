@@ -12,7 +12,7 @@ def _integer(name: str, low: int, high: int) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(high))) or not low <= int(raw) <= high:
         raise BadRequest(f"Query parameter {name!r} must be an integer from {low} to {high}, not {raw!r}.")
     return int(raw)
 

@@ -25,7 +25,9 @@ def _translate(exc: Exception):
     return Conflict(str(exc))
 
 
-@admin.get("/records/<vendor>/<tenant>/<entity>")
+# <path:tenant>: a tenant is any header value or Basic username, "/" included (sent as %2F, which the
+# server decodes before routing); entities never hold "/", so the last segment is the entity.
+@admin.get("/records/<vendor>/<path:tenant>/<entity>")
 def get_records(vendor: str, tenant: str, entity: str):
     try:
         records = read_records(server().store, server().specs, vendor, tenant, entity)
@@ -34,7 +36,7 @@ def get_records(vendor: str, tenant: str, entity: str):
     return jsonify({"vendor": vendor, "tenant": tenant, "entity": entity, "records": records})
 
 
-@admin.post("/records/<vendor>/<tenant>/<entity>")
+@admin.post("/records/<vendor>/<path:tenant>/<entity>")
 def post_records(vendor: str, tenant: str, entity: str):
     """Seed records (a JSON array): validated and given the defaults written records get; all or nothing."""
     body = json_body()

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
+from marshmallow import ValidationError
+
 from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
 from ..specs import Operation, entity_schema_class
@@ -38,6 +40,16 @@ def key_maximum(op: Operation) -> int:
     """The largest key the key column holds (int32 unless the spec says otherwise)."""
     key_schema = op.entity_schema()["properties"][op.key]
     return key_schema.get("maximum", INT_RANGES.get(key_schema.get("format", "int32"), (0, 2**31 - 1))[1])
+
+
+def echoed_key(op: Operation, key: Any) -> Any:
+    """The key to echo in a failed item's ``id``: the sent one, or None when it is not a valid key
+    (2147483648, "x"): an ``id`` names a record the client could read back (the spec's links do)."""
+    try:
+        entity_schema_class(op)().fields[op.key].deserialize(key)
+    except ValidationError:
+        return None
+    return key
 
 
 def nullable_fields(op: Operation) -> list[str]:
@@ -146,7 +158,8 @@ class VBADialect(Dialect):
             status, body = ITEM_STATUS[outcome.result]
             return {"id": identity, "status": status, "body": body}
         status = outcome.detail.get("status", INVALID_ITEM_STATUS)
-        return {"id": identity, "status": status, "body": outcome.message()}
+        return {"id": [{"key": op.key, "value": echoed_key(op, outcome.key)}], "status": status,
+                "body": outcome.message()}
 
 
 __all__ = ["VBADialect", "ItemFailed"]

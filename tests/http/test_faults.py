@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from mockserver import create_app
 from mockserver.config import StartupError
 from tests.support import make_jwt
 
@@ -128,6 +129,18 @@ def test_faults_rate_limit_gives_429_with_retry_after_once_the_burst_is_spent(cl
     assert put(client, calls(1)).status_code == 207
 
 
+@pytest.mark.parametrize("rate,retry_after", [(5e-324, "3600"), (1e-300, "3600"), (0.001, "1000")])
+def test_faults_rate_limit_with_a_tiny_rate_answers_429_with_a_bounded_retry_after(client, store, faults,
+                                                                                rate, retry_after):
+    add(client, effect="rate-limit", rate=rate, burst=1)
+    assert put(client, calls(1)).status_code == 207
+    limited = put(client, [{"call_Key": 200}])
+    assert limited.status_code == 429 and limited.content_type == "application/json"
+    assert limited.headers["Retry-After"] == retry_after  # at most MAX_RETRY_AFTER, never an overflow
+    assert limited.get_json()["error"]["status"] == 429
+    assert stored_keys(store) == [100]
+
+
 def test_faults_require_user_agent_gives_403_without_one(client, store, faults):
     add(client, effect="require-user-agent")
     no_agent = {k: v for k, v in HEADERS.items() if k != "User-Agent"}
@@ -170,6 +183,13 @@ def test_faults_header_form_applies_to_that_request_only(client, store, faults):
     ('{"effect": "delay", "delay_ms": 60000}', "delay_ms"),
     ('{"effect": "item-error", "index": -1}', "index"),
     ('["item-error"]', "must be a JSON object"),
+    ('{"effect": "item-error", "fields": {"call_Length": NaN}}', "not valid JSON"),
+    ('{"effect": "item-error", "fields": {"call_Length": 1e400}}', "not valid JSON"),
+    pytest.param("[" * 3000 + "]" * 3000, "nested more than 64 levels deep", id="nested-3000"),
+    ('{"effect": "item-error", "vendor": "vba"}', "Unknown vendor 'vba'"),
+    ('{"effect": "item-error", "operation": "CreateOrUpdateBatchCalltracking"}', "Unknown operation"),
+    ('{"effect": "item-error", "vendor": "vcclive", "operation": "CreateOrUpdateBatchCallTracking"}',
+     "Unknown operation 'CreateOrUpdateBatchCallTracking' of vendor 'vcclive'"),
 ])
 def test_faults_malformed_header_is_a_400_problem_with_no_side_effect(client, store, faults, header, says):
     resp = client.put(BATCH, json=calls(1), headers={**HEADERS, "X-Mockserver-Fault": header})
@@ -192,6 +212,19 @@ def test_faults_invalid_rules_are_400_naming_the_field(client, rule, field):
     resp = client.post("/__mockserver/faults", json=rule)
     assert resp.status_code == 400 and resp.content_type == PROBLEM
     assert field in [e["field"] for e in resp.get_json()["errors"]]
+    assert client.get("/__mockserver/faults").get_json() == {"faults": []}
+
+
+@pytest.mark.parametrize("raw,says", [
+    (b'{"effect": "item-error", "fields": {"call_Length": 1e400}}', "out of range"),
+    (b'{"effect": "item-error", "fields": {"call_Length": -Infinity}}', "not valid JSON"),
+    (b"[" * 5000 + b"]" * 5000, "nested more than 64 levels deep"),
+    (b'{"effect": "item-error", "fields": {"x": ' + b"[" * 70 + b"]" * 70 + b"}}", "nested more than 64"),
+], ids=["overflow", "infinity", "nested-5000", "nested-72"])
+def test_faults_rule_that_is_not_strict_json_is_400(client, raw, says):
+    resp = client.post("/__mockserver/faults", data=raw, content_type="application/json")
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    assert says in resp.get_json()["detail"]
     assert client.get("/__mockserver/faults").get_json() == {"faults": []}
 
 
@@ -225,6 +258,16 @@ def test_faults_file_form_and_env_var_load_rules_at_startup(live_server, tmp_pat
         status, _, body = server.request("PUT", BATCH, calls(1), HEADERS)
         assert status == 207 and body["data"][0]["status"] == 500
         assert server.request("GET", "/__mockserver/records/vbasoftware/ACME_DB/CallTracking")[2]["records"] == []
+
+
+@pytest.mark.parametrize("rule,says", [({"effect": "item-error", "vendor": "vba"}, "Unknown vendor 'vba'"),
+                                       ({"effect": "delay", "operation": "Nope"}, "Unknown operation 'Nope'")])
+def test_faults_rule_file_naming_what_is_not_served_stops_startup(data_dir, tmp_path, rule, says):
+    """As POST /faults answers 404: a rule that could never fire is a typo, not a silent no-op."""
+    rules = tmp_path / "faults.json"
+    rules.write_text(json.dumps([rule]))
+    with pytest.raises(StartupError, match=f"faults.json.*{says}"):
+        create_app({"data": data_dir, "faults": rules})
 
 
 def test_faults_bad_rule_file_stops_startup_with_a_clear_message(live_server, tmp_path):

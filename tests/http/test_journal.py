@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mockserver import create_app
-from tests.support import basic, make_jwt
+from tests.support import basic, make_jwt, strict_json
 
 TENANT = "ACME_DB"
 BATCH = "/vbasoftware/call-trackings-batch"
@@ -92,6 +92,16 @@ def test_journal_cuts_a_huge_body(client):
     client.put(BATCH, json=big, headers=HEADERS)
     [entry] = journal(client)
     assert entry["body_truncated"] is True and isinstance(entry["body"], str) and len(entry["body"]) == 64 * 1024
+
+
+@pytest.mark.parametrize("raw", [b"[NaN]", b'[{"call_Key": 1e400}]', b'[{"call_Key": 1, "call_Length": -Infinity}]'])
+def test_journal_of_a_body_with_non_finite_numbers_is_strict_json(client, raw):
+    resp = client.put(BATCH, data=raw, headers={**HEADERS, "Content-Type": "application/json"})
+    assert resp.status_code == 400
+    answer = client.get("/__mockserver/requests")
+    assert answer.status_code == 200 and answer.content_type == "application/json"
+    [entry] = strict_json(answer.data)["requests"]  # readable by a strict JSON parser
+    assert entry["status"] == 400 and entry["body"] == raw.decode() and entry["items"] is None
 
 
 BASIC = basic("bob", "pa55word-secret")

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from mockserver.seeding import SeedError, load_seed_file
 from tests.support import basic, make_jwt
 
 TENANT = "ACME_DB"
@@ -77,6 +78,23 @@ def test_records_bad_requests_are_problems_and_store_nothing(client, store, meth
     assert store.vendors() == []
 
 
+DEEP = b"[" * 5000 + b"]" * 5000
+TOO_DEEP_RECORD = b'[{"id": "a", "x": ' + b"[" * 70 + b"]" * 70 + b"}]"
+
+
+@pytest.mark.parametrize("method,path,raw", [
+    ("POST", f"{RECORDS}/Account", DEEP),
+    ("POST", f"{RECORDS}/Account", TOO_DEEP_RECORD),
+    ("PUT", "/__mockserver/snapshot", DEEP),
+], ids=["records-5000", "records-72", "snapshot-5000"])
+def test_records_body_nested_too_deeply_is_400_and_stores_nothing(client, store, method, path, raw):
+    client.post(f"{RECORDS}/Account", json=[{"id": "keep"}])
+    resp = client.open(path, method=method, data=raw, content_type="application/json")
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    assert "nested more than 64 levels deep" in resp.get_json()["detail"]
+    assert stored(store, "Account") == [{"id": "keep"}]
+
+
 def test_records_seed_body_that_is_not_json_is_400(client, store):
     resp = client.post(f"{RECORDS}/CallTracking", data="[{", content_type="application/json")
     assert resp.status_code == 400 and resp.content_type == PROBLEM and "not valid JSON" in resp.get_json()["detail"]
@@ -100,11 +118,37 @@ def test_records_snapshot_round_trips_and_import_replaces_everything(client, sto
     assert seeded[0]["call_Key"] == 6
 
 
+def test_records_snapshot_without_sequences_still_imports(client, store):
+    """Snapshots written before sequences were exported: keys continue after the stored ones."""
+    snapshot = {"vendors": {"vbasoftware": {TENANT: {"records": {"CallTracking": {"4": {"call_Key": 4}}}}}}}
+    assert client.put("/__mockserver/snapshot", json=snapshot).get_json() == {"imported": 1}
+    seeded = client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 0}]).get_json()["records"]
+    assert seeded[0]["call_Key"] == 5
+
+
+@pytest.mark.parametrize("tenant", ["ACME/EU", "a/b/c", "../up"])
+def test_records_of_a_tenant_with_slashes_are_read_and_seeded(client, store, tenant):
+    """A tenant is any header value (VBA's database, VCC Live's customer): one with "/" (sent as %2F)
+    is reachable through the control plane too."""
+    quoted = tenant.replace("/", "%2F")
+    written = client.put("/vbasoftware/call-trackings-batch", json=[{"call_Key": 1}],
+                         headers={**HEADERS, "vbasoftware-database": tenant})
+    assert written.status_code == 207
+    seeded = client.post(f"/__mockserver/records/vbasoftware/{quoted}/CallTracking", json=[{"call_Key": 2}])
+    assert seeded.status_code == 200 and seeded.content_type == "application/json"
+    read = client.get(f"/__mockserver/records/vbasoftware/{quoted}/CallTracking")
+    assert read.status_code == 200 and read.get_json()["tenant"] == tenant
+    assert [r["call_Key"] for r in read.get_json()["records"]] == [1, 2]
+    assert [r["call_Key"] for r in stored(store, "CallTracking", tenant)] == [1, 2]
+
+
 @pytest.mark.parametrize("snapshot,status", [
     ({"vendors": {"nope": {}}}, 404),
     ({"vendors": {"vbasoftware": {"T": {"records": {"__store__": {}}}}}}, 409),
     ({"vendors": {"vbasoftware": {"T": {"records": {"E": {"1": "not an object"}}}}}}, 400),
     ({"vendor": {}}, 400),
+    ({"vendors": {"vbasoftware": {"T": {"sequences": {"CallTracking": -1}}}}}, 400),
+    ({"vendors": {"vbasoftware": {"T": {"sequences": {"CallTracking": "7"}}}}}, 400),
     ([], 400),
 ])
 def test_records_bad_snapshot_changes_nothing(client, store, snapshot, status):
@@ -289,3 +333,11 @@ def test_records_snapshot_keeps_the_id_sequences_so_a_restored_state_never_reuse
     assert values == {"a": 1, "b": 2, "c": 3}
     old = {"vendors": {"vcclive": {"mycc": {"records": snapshot["vendors"]["vcclive"]["mycc"]["records"]}}}}
     assert client.put("/__mockserver/snapshot", json=old).status_code == 200  # a snapshot without sequences
+
+
+def test_records_seed_file_with_a_non_finite_number_is_refused(tmp_path):
+    """YAML's .inf is not JSON: stored, it would make the data file and every answer reading it invalid."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("vbasoftware: {T: {Account: [{id: a, balance: .inf}]}}")
+    with pytest.raises(SeedError, match=r"seed.yaml.*vbasoftware\.T\.Account\.0\.balance.*not JSON"):
+        load_seed_file(seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import make_jwt
+from tests.support import make_jwt, strict_json
 
 TENANT = "ACME_DB"
 AUTH = {"x-api-key": "test-key", "Authorization": "Bearer " + make_jwt({"username": "alice"})}
@@ -158,6 +158,16 @@ def test_vba_invalid_item_names_every_bad_field(client):
         assert name + ":" in text
 
 
+def test_vba_failed_item_echoes_its_key_only_when_it_is_a_valid_key(client, store):
+    """The `id` of a failed item names the record the client could read back (GET /call-trackings/{key},
+    the spec's links): a key beyond int32 or of the wrong type is echoed as null."""
+    items = [{"call_Key": 2**31}, {"call_Key": "7"}, {"call_Key": True}, {"call_Key": 7, "first_Name": 5}]
+    body = assert_envelope(put(client, "/vbasoftware/call-trackings-batch", items), 207)
+    assert [(d["status"], d["id"]) for d in body["data"]] == [
+        (400, [{"key": "call_Key", "value": None}])] * 3 + [(400, [{"key": "call_Key", "value": 7}])]
+    assert stored(store, "CallTracking", 7) is None
+
+
 def test_vba_failed_update_keeps_the_stored_record(client, store):
     path = "/vbasoftware/call-trackings-batch"
     put(client, path, [{"call_Key": 8, "first_Name": "Kept"}])
@@ -174,12 +184,17 @@ def test_vba_failed_update_keeps_the_stored_record(client, store):
     (b"[NaN]", "application/json"),
     (b"[" * 100_000 + b"]" * 100_000, "application/json"),
     (b"\xff\xfe[]", "application/json"),
-], ids=["not-json", "object", "numbers", "mixed", "empty", "nan", "deeply-nested", "not-utf8"])
+    (b'[{"call_Key": 1e400}]', "application/json"),
+    (b'[{"call_Key": 1, "call_Length": -1e999}]', "application/json"),
+    (b'[{"call_Key": 1, "first_Name": ' + b"[" * 70 + b"]" * 70 + b"}]", "application/json"),
+], ids=["not-json", "object", "numbers", "mixed", "empty", "nan", "deeply-nested", "not-utf8",
+        "infinite-key", "infinite-field", "nested-past-64"])
 def test_vba_malformed_body_is_400_and_stores_nothing(client, data_dir, payload, content_type):
     resp = client.put("/vbasoftware/call-trackings-batch", data=payload,
                       headers={**HEADERS, "Content-Type": content_type})
     body = assert_envelope(resp, 400)
     assert body["data"] is None and body["error"]["status"] == 400 and body["error"]["detail"]
+    assert strict_json(resp.data) == body  # no NaN/Infinity: every JSON parser reads the answer
     assert not (data_dir / "vbasoftware").exists() or not any((data_dir / "vbasoftware").glob("*.json"))
 
 

@@ -73,6 +73,20 @@ def test_packaging_source_installs_in_a_fresh_venv(tmp_path):
     for tool in ("python -m pytest --version", "schemathesis --version", "hadolint --version"):
         sh(tool, cwd=work, env=env)
     assert "ok  vbasoftware.yaml" in sh("mockserver check", cwd=work, env=env)
+    # The plugin both ways: autoloaded, and named with -p (as with PYTEST_DISABLE_PLUGIN_AUTOLOAD):
+    # the entry point's name must be the module's, or pytest refuses to register it twice.
+    (work / "test_downstream.py").write_text(DOWNSTREAM_TEST)
+    for how in ("", "-p mockserver.testing", "-p mockserver.testing -p no:cacheprovider"):
+        assert "1 passed" in sh(f"python -m pytest -q {how} test_downstream.py", cwd=work, env=env)
+    disabled = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    assert "1 passed" in sh("python -m pytest -q -p mockserver.testing test_downstream.py", cwd=work, env=disabled)
+
+
+DOWNSTREAM_TEST = """
+def test_fixture_serves(mockserver):
+    mockserver.seed("vbasoftware", "DEMO", "Account", [{"id": "a"}])
+    assert mockserver.records("vbasoftware", "DEMO", "Account") == [{"id": "a"}]
+"""
 
 
 def _answers(url: str) -> bool:

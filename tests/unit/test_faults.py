@@ -6,8 +6,8 @@ import threading
 import pytest
 import yaml
 
-from mockserver.faults import (MAX_RULES, FaultBook, FaultError, RULE_SCHEMA, Target, TooManyRules, parse_rule,
-                               parse_rules)
+from mockserver.faults import (MAX_RULES, RULE_SCHEMA, FaultBook, FaultError, Target, TooManyRules, load_rules_file,
+                               parse_rule, parse_rules)
 from mockserver.seeding import SNAPSHOT_SCHEMA
 from tests.support import REPO
 
@@ -96,3 +96,13 @@ def test_faults_book_is_bounded():
 def test_faults_bad_rules_raise_fault_error(data):
     with pytest.raises(FaultError):
         parse_rules(data)
+
+
+@pytest.mark.parametrize("text", ["- {effect: item-error, fields: {call_Length: .inf}}",
+                                  "- {effect: item-error, fields: {call_Length: .nan}}"])
+def test_faults_rule_file_with_a_non_finite_number_is_refused(tmp_path, text):
+    """YAML's .inf/.nan are not JSON: listed back by GET /faults they would break every client parser."""
+    path = tmp_path / "faults.yaml"
+    path.write_text(text)
+    with pytest.raises(FaultError, match=r"faults.yaml.*0\.fields\.call_Length.*not JSON"):
+        load_rules_file(path)

@@ -12,6 +12,7 @@ from mockserver import create_app
 from mockserver.cli import main
 from mockserver.config import shipped_specs_dir
 from mockserver.dialects import known_actions
+from mockserver.schemas import INT_RANGES
 from mockserver.specs import SpecError, load_specs
 from tests.support import make_jwt
 
@@ -161,3 +162,19 @@ def test_specs_shipped_dir_copy_serves_unchanged(tmp_path):
     shutil.copytree(shipped_specs_dir(), copy_dir)
     assert [s.name for s in load_specs(copy_dir, known_actions)] == \
         [s.name for s in load_specs(shipped_specs_dir(), known_actions)]
+
+
+def test_specs_shipped_integer_parameters_state_the_range_of_their_format():
+    """The server refuses an int32 parameter beyond int32 (schemas.INT_RANGES), but JSON Schema, and
+    so a fuzzer or a client's validator, ignores `format`: each bound must be written out, or a
+    stateful fuzz run that follows a failed item's echoed key (2147483648) reports ST202."""
+    unbounded = []
+    for spec in load_specs(shipped_specs_dir(), known_actions):
+        for op in spec.operations:
+            for param in op.parameters:
+                low, high = INT_RANGES.get(param.schema.get("format"), (None, None))
+                if low is None or "enum" in param.schema:
+                    continue
+                if not (low <= param.schema.get("minimum", low - 1) and param.schema.get("maximum", high + 1) <= high):
+                    unbounded.append(f"{spec.name} {op.operation_id} {param.name}")
+    assert unbounded == []

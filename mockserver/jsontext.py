@@ -1,0 +1,68 @@
+"""Strict JSON reading for everything the server parses from a client (bodies, the fault header).
+
+Python's ``json`` accepts ``NaN``, ``Infinity`` and numbers too large for a float (``1e400`` → inf)
+and writes them back as ``NaN``/``Infinity``, which is not JSON: an answer echoing one (a batch
+item's key, the journal, a fault rule) would break every strict client parser. And a value nested
+a few thousand levels deep overflows the parser's (or later the encoder's) recursion: a 500. So
+every parse goes through ``loads``, which refuses all three as invalid JSON (a 400 where it is a
+request).
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+# Emulation choice: JSON nested deeper than this is refused (System.Text.Json's default MaxDepth,
+# what VBA's ASP.NET API parses with); no vendor body or control-plane document needs more.
+MAX_DEPTH = 64
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is out of range")
+    return value
+
+
+def loads(raw: str | bytes) -> Any:
+    """JSON text (bytes must be UTF-8) → value; ValueError (UnicodeDecodeError, JSONDecodeError
+    included) if it is not strict JSON or is nested more than MAX_DEPTH levels deep."""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
+    if depth(value) > MAX_DEPTH:
+        raise ValueError(TOO_DEEP)
+    return value
+
+
+def depth(value: Any) -> int:
+    """Levels of arrays/objects (a scalar is 0, ``[]`` is 1), counted without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, level = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def non_finite_path(data: Any, path: str = "") -> str | None:
+    """Where a NaN or infinite float sits in an already parsed value (YAML's ``.inf``), or None."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path or "(the value)"
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = non_finite_path(value, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
