@@ -7,6 +7,7 @@ a seeding call is all or nothing (one transaction per tenant). A snapshot is the
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
@@ -178,9 +179,15 @@ def export_snapshot(store: Store, vendors: list[str]) -> dict[str, Any]:
     return {"vendors": out}
 
 
-def import_snapshot(store: Store, vendors: list[str], snapshot: Any,
-                    reset: Callable[[], Any] | None = None) -> int:
-    """Replace the whole state with ``snapshot`` (validated first: a bad one changes nothing)."""
+def import_snapshot(store: Store, specs: list[Spec], snapshot: Any,
+                    reset: Callable[[], Any] | None = None, user: str = "mockserver") -> int:
+    """Replace the whole state with ``snapshot`` (validated first: a bad one changes nothing).
+
+    Every record goes through its dialect's ``seed_record``, as a seeded one does, and must come out
+    under the key it is filed under: a stored record is its own fixpoint there (an exported snapshot
+    imports unchanged), while a record of the wrong shape is refused here instead of breaking a
+    later vendor call. What the dialect fills in (a missing default) is stored filled in.
+    """
     try:
         snapshot = _SnapshotSchema().load(snapshot) if isinstance(snapshot, Mapping) else None
     except ValidationError as exc:
@@ -188,21 +195,24 @@ def import_snapshot(store: Store, vendors: list[str], snapshot: Any,
         raise SeedError(f"Not a snapshot: {problems}.") from None
     if snapshot is None:
         raise SeedError("Not a snapshot: expected a JSON object {\"vendors\": {...}}.")
+    vendors = sorted({s.vendor for s in specs if s.vendor and s.dialect})
     for vendor, tenants in snapshot["vendors"].items():
         if vendor not in vendors:
             raise UnknownVendor(f"Unknown vendor {vendor!r}; known: {', '.join(vendors)}.")
         for state in tenants.values():
             for entity in [*(state.get("records") or {}), *(state.get("sequences") or {})]:
                 check_entity(entity)
+    with tempfile.TemporaryDirectory(prefix="mockserver-snapshot-") as scratch:
+        checked = _checked_records(Store(scratch), specs, snapshot, user)
     (reset or store.reset)()
     written = 0
     for vendor, tenants in snapshot["vendors"].items():
         for tenant, state in tenants.items():
             with store.transaction(vendor, tenant) as tx:
                 tx.meta.update(state.get("meta") or {})
-                for entity, records in (state.get("records") or {}).items():
+                for entity, records in checked[vendor][tenant].items():
                     table = tx.records(entity)
-                    for key, record in records.items():
+                    for key, record in records:
                         table.put(key, record)
                         written += 1
                 for entity, last in (state.get("sequences") or {}).items():
@@ -210,3 +220,37 @@ def import_snapshot(store: Store, vendors: list[str], snapshot: Any,
                 tx.changed = True  # an empty tenant is part of the state too
     log.info("snapshot imported: %d record(s)", written)
     return written
+
+
+def _checked_records(scratch: Store, specs: list[Spec], snapshot: dict, user: str) -> dict:
+    """vendor → tenant → entity → [(key, record)], each record seeded into ``scratch`` as it would be
+    stored; raise SeedError naming every record that is not a record of its entity."""
+    checked: dict[str, dict[str, dict[str, list]]] = {}
+    failed: list[dict[str, Any]] = []
+    for vendor, tenants in snapshot["vendors"].items():
+        spec = vendor_spec(specs, vendor)
+        dialect = DIALECTS[spec.dialect]
+        for tenant, state in tenants.items():
+            entities = checked.setdefault(vendor, {}).setdefault(tenant, {})
+            records = state.get("records") or {}
+            with scratch.transaction(vendor, tenant) as tx:
+                for entity in dialect.seed_order(list(records)):
+                    target = seed_target(spec, entity, user)
+                    table = tx.records(entity)
+                    for index, (key, record) in enumerate(records[entity].items()):
+                        where = f"{vendor}/{tenant}/{entity}/{key}"
+                        try:
+                            got_key, value = dialect.seed_record(target, table, index, record)
+                        except ItemFailed as failure:
+                            failed.append({"index": where, "errors": [{"field": f, "message": m}
+                                                                      for f, m in failure.errors]})
+                            continue
+                        if str(got_key) != str(key):
+                            failed.append({"index": where, "errors": [{"field": target.key, "message":
+                                           f"The record's key is {got_key!r}, not the {key!r} it is filed under."}]})
+                            continue
+                        table.put(got_key, value)
+                        entities.setdefault(entity, []).append((got_key, value))
+    if failed:  # named in the message: a snapshot's records are addressed by path, not by index
+        raise SeedError("Not a snapshot: " + _describe(failed).replace("Seeded records", "Records") + ".")
+    return checked

@@ -58,7 +58,7 @@ def put_snapshot():
     """Replace the whole state (every vendor's data) with the snapshot."""
     body = json_body()
     try:
-        written = import_snapshot(server().store, server().vendors, body)
+        written = import_snapshot(server().store, server().specs, body, user=server().settings.default_user)
     except (SeedError, UnknownVendor, ReservedEntity) as exc:
         raise _translate(exc) from None
     return jsonify({"imported": written})

@@ -100,6 +100,11 @@ class Dialect:
         """
         return ItemFailed([("", message)], status=status, injected=True)
 
+    def seed_order(self, entities: list[str]) -> list[str]:
+        """The order a snapshot's entities are seeded in (a dialect whose records refer to other
+        tables, e.g. VCC's records to their project's fields, puts those tables first)."""
+        return sorted(entities)
+
     def seed_record(self, target: SeedTarget, records: "Records", index: int, record: Any) -> tuple[Any, dict]:
         """Validate one seeded record and give it the defaults a written one gets → (key, record).
 

@@ -98,6 +98,10 @@ class VCCLiveDialect(Dialect):
             return seed_field(target.spec, records.transaction, projectid, record)
         return seed_project_record(target.spec, records.transaction, projectid, record, target.now)
 
+    def seed_order(self, entities: list[str]) -> list[str]:
+        """A project's fields before its records: a seeded record's data is resolved against them."""
+        return sorted(entities, key=lambda name: (not name.startswith("fields:"), name))
+
     def batch_items(self, call: Call) -> list | None:
         """A batch's items are its ``elements`` (fault rules match on their number, index and fields)."""
         elements = call.body.get("elements") if isinstance(call.body, dict) else None

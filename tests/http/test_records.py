@@ -341,3 +341,41 @@ def test_records_seed_file_with_a_non_finite_number_is_refused(tmp_path):
     seed.write_text("vbasoftware: {T: {Account: [{id: a, balance: .inf}]}}")
     with pytest.raises(SeedError, match=r"seed.yaml.*vbasoftware\.T\.Account\.0\.balance.*not JSON"):
         load_seed_file(seed)
+
+
+@pytest.mark.parametrize("vendor,tenant,entity,key,record,named", [
+    ("vcclive", "mycc", "records:7", "1", {"x": 1}, "vcclive/mycc/records:7/1"),
+    ("vcclive", "mycc", "fields:7", "city", {}, "vcclive/mycc/fields:7/city"),
+    ("vbasoftware", TENANT, "CallTracking", "5", {"call_Key": "zz"}, "call_Key"),
+    ("vbasoftware", TENANT, "CallTracking", "5", {"call_Key": 6}, "not the '5' it is filed under"),
+    ("pipeliner", "sp1", "Call", "11111111-1111-1111-1111-111111111111", {"id": 3}, "pipeliner/sp1/Call"),
+])
+def test_records_snapshot_with_a_record_of_the_wrong_shape_is_400_and_changes_nothing(
+        client, store, vendor, tenant, entity, key, record, named):
+    """A snapshot's records pass the checks a seeded record passes: a wrong one would break every later
+    call of its vendor (VCC answered 500 to its field and record calls after such an import)."""
+    seeded = client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 1}])
+    assert seeded.status_code == 200
+    before = client.get("/__mockserver/snapshot").get_json()
+    bad = {"vendors": {vendor: {tenant: {"records": {entity: {key: record}}}}}}
+    resp = client.put("/__mockserver/snapshot", json=bad)
+    assert resp.status_code == 400 and resp.content_type == PROBLEM
+    assert named in resp.get_json()["detail"]
+    assert client.get("/__mockserver/snapshot").get_json() == before
+
+
+def test_records_snapshot_of_every_vendor_round_trips_exactly(client):
+    """Exported records are fixpoints of the import's checks: a snapshot imports unchanged."""
+    vcc = {"Authorization": basic("mycc", "token")}
+    assert client.post("/v2/projects/7/fields", json={"name": "likes", "type": "multiple", "values": [{"name": "a"}]},
+                       headers=vcc).status_code == 200
+    assert client.post("/v2/projects/7/records", json={"form": {"likes": "a|b"}}, headers=vcc).status_code == 200
+    assert client.put("/v2/projects/7/records/dispositions", json={"elements": [{"numberid": "1", "dispositionid": 4}]},
+                      headers=vcc).status_code == 200
+    calls = "/api/v100/rest/spaces/sp1/entities/Calls/batch-modify"
+    assert client.post(calls, json=[NEW_CALL], headers=BASIC).status_code == 200
+    assert client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 0, "first_Name": "Ada"}]).status_code == 200
+    snapshot = client.get("/__mockserver/snapshot").get_json()
+    assert client.post("/__mockserver/reset").status_code == 200
+    assert client.put("/__mockserver/snapshot", json=snapshot).status_code == 200
+    assert client.get("/__mockserver/snapshot").get_json() == snapshot
