@@ -12,13 +12,13 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mockserver.testing import terminate
 from tests.support import REPO, free_port
 
 INSTALL_TIMEOUT_S = 240
@@ -203,14 +203,7 @@ class Running:
 
     def stop(self, grace: float = 10.0) -> int:
         """`docker stop`: SIGTERM, then (like Docker after its 10 s grace) SIGKILL."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return terminate(self.proc, grace)
 
 
 class DockerEmulator:

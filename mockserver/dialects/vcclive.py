@@ -135,33 +135,36 @@ class VCCLiveDialect(Dialect):
             return self._bad_request(call, failed.detail["errormessage"],
                                      f"Invalid request key {prop!r}: {failed.detail['errormessage']}.", prop)
 
-    def _batch_reply(self, engine: Engine, call: Call, elements: list, step) -> Reply:
-        result = engine.run_batch(call, elements, step)
+    def _run_batch(self, call: Call, engine: Engine, request_schema: str, element_schema: str, apply) -> Reply:
+        """The shared shape of both batch calls: check the request's top level, then run each element
+        (validated by ``load_element``) through ``apply(project, data, request, now) -> numberid(s)``."""
+        request = self._batch_request(call, request_schema)
+        if isinstance(request, Reply):
+            return request
+        schema = entity_schema_class(call.operation, element_schema)()
+        projectid = call.path["projectid"]
+        now = vcc_time(engine.clock())
+
+        def step(tx: Transaction, index: int, element: Any) -> ItemOutcome:
+            data = load_element(schema, element)
+            return ItemOutcome(index, UPDATED, key=apply(Project(tx, projectid), data, request, now))
+
+        result = engine.run_batch(call, call.body["elements"], step)
         errors = [E.error_object(ItemFailed(o.errors, **o.detail), o.index) for o in result.outcomes if not o.ok]
         response = {str(o.index): True for o in result.outcomes if o.ok}
         return Reply(200, envelope(response, errors), result=result)
 
     def modify_records_batch(self, call: Call, engine: Engine) -> Reply:
-        request = self._batch_request(call, "RecordBatchRequest")
-        if isinstance(request, Reply):
-            return request
-        defaults = request.get("default") or {}
-        element_schema = entity_schema_class(call.operation, "RecordElement")()
-        projectid = call.path["projectid"]
-        now = vcc_time(engine.clock())
-
-        def step(tx: Transaction, index: int, element: Any) -> ItemOutcome:
-            data = load_element(element_schema, element)
-            project = Project(tx, projectid)
+        def apply(project: Project, data: dict, request: dict, now: str) -> int:
             record = self._record_of(project, data)
-            plan = plan_form(project, {**defaults, **data["form"]})
+            plan = plan_form(project, {**(request.get("default") or {}), **data["form"]})
             # valid: from here on the element is applied
             record["data"].update(project.apply(plan))
             record["modify_date"] = now
             project.records.put(record["numberid"], record)
-            return ItemOutcome(index, UPDATED, key=record["numberid"])
+            return record["numberid"]
 
-        return self._batch_reply(engine, call, call.body["elements"], step)
+        return self._run_batch(call, engine, "RecordBatchRequest", "RecordElement", apply)
 
     @staticmethod
     def _record_of(project: Project, element: Mapping[str, Any]) -> dict:
@@ -180,25 +183,16 @@ class VCCLiveDialect(Dialect):
         return found[0]
 
     def modify_dispositions_batch(self, call: Call, engine: Engine) -> Reply:
-        request = self._batch_request(call, "DispositionBatchRequest")
-        if isinstance(request, Reply):
-            return request
-        defaults = request.get("disposition") or {}
-        element_schema = entity_schema_class(call.operation, "DispositionElement")()
-        projectid = call.path["projectid"]
-        now = vcc_time(engine.clock())
-
-        def step(tx: Transaction, index: int, element: Any) -> ItemOutcome:
-            data = load_element(element_schema, element)
+        def apply(project: Project, data: dict, request: dict, now: str) -> list[int]:
+            defaults = request.get("disposition") or {}
             event = self._event({**defaults, **{k: data[k] for k in DISPOSITION_KEYS if k in data}}, now)
-            project = Project(tx, projectid)
             targets = self._disposition_targets(project, data)
             for record in targets:  # valid: apply to every record the element names
                 self._set_disposition(record, event, now)
                 project.records.put(record["numberid"], record)
-            return ItemOutcome(index, UPDATED, key=[r["numberid"] for r in targets])
+            return [r["numberid"] for r in targets]
 
-        return self._batch_reply(engine, call, call.body["elements"], step)
+        return self._run_batch(call, engine, "DispositionBatchRequest", "DispositionElement", apply)
 
     @staticmethod
     def _event(disposition: Mapping[str, Any], now: str) -> dict:
