@@ -1,46 +1,44 @@
-"""Per-(vendor, tenant) TinyDB files with atomic writes and one-write-per-batch transactions.
+"""Per-(vendor, tenant) stores: a TinyDB file as checkpoint plus a journal of batches (store_files.py).
 
-Each ``<data_dir>/<vendor>/<encoded tenant>.json`` is an ordinary TinyDB file,
-``{entity: {str(key): record}, "__store__": {"meta", "seq", "info"}}``, guarded by
-``flock`` on ``<file>.lock`` and only ever replaced whole (temp file + os.replace).
+``<data_dir>/<vendor>/<encoded tenant>.json`` is an ordinary TinyDB file,
+``{"__store__": {"meta", "seq", "info", "gen"}, entity: {str(key): record}}``, complete as of its last
+checkpoint; ``<tenant>.journal`` beside it holds the batches committed since. Both are guarded by
+``flock`` on ``<file>.lock``. Each process keeps the tenant in memory (tenant_state.py) and catches up
+with the others' journal lines before each transaction; a transaction works on an overlay of the
+records it touches and commits as one journal line. ``Store.checkpoint_all`` (a graceful stop) folds
+every journal into its TinyDB file.
 """
 from __future__ import annotations
 
-import copy
+import bisect
 import fcntl
 import hashlib
+import heapq
 import json
 import logging
 import os
 import re
-import tempfile
 import threading
-import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Union
 
-from tinydb import TinyDB
-from tinydb.middlewares import Middleware
-from tinydb.storages import Storage
-from tinydb.table import Table
+from .store_files import RESERVED, StoreError, dumps, loads, read_internal
+from .tenant_state import Path_, TenantState, extract, index_key
 
 logger = logging.getLogger(__name__)
 
 Key = Union[int, str]
-Signature = tuple[int, int, int]  # (st_ino, st_mtime_ns, st_size)
-RESERVED = "__store__"  # internal table; entity names may not start with "__"
 _VENDOR_RE = re.compile(r"^[a-z0-9_-]+$")
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _MAX_NAME = 200  # plain encodings are at most this long; hashed ones always longer
 _HASH_PREFIX = 160
+_EMPTY: dict[str, bytes] = {}
 
-
-class StoreError(Exception):
-    """The server's own storage failed (I/O, corrupt file) - not the client's fault."""
+__all__ = ["Key", "Records", "RESERVED", "Store", "StoreError", "Transaction", "decode_tenant",
+           "encode_tenant"]
 
 
 def encode_tenant(tenant: str) -> str:
@@ -82,97 +80,6 @@ def _check_vendor(vendor: str) -> str:
     return vendor
 
 
-class AtomicJSONStorage(Storage):
-    """JSON file replaced atomically, so readers and crashes never see half a write."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        super().__init__()
-        self.path = Path(path)
-        self.signature: Signature | None = None  # of the version last read or written
-
-    def read(self) -> dict[str, Any] | None:
-        try:
-            with open(self.path, "rb") as fh:
-                st, raw = os.fstat(fh.fileno()), fh.read()
-        except FileNotFoundError:
-            self.signature = None
-            return None
-        except OSError as exc:
-            raise StoreError(f"cannot read {self.path}: {exc}") from exc
-        self.signature = (st.st_ino, st.st_mtime_ns, st.st_size)
-        try:
-            return json.loads(raw) if raw else None  # None: TinyDB's "empty database"
-        except ValueError as exc:
-            raise StoreError(f"corrupt store file {self.path}: {exc}") from exc
-
-    def write(self, data: dict[str, Any]) -> None:
-        directory, tmp = self.path.parent, None
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            prev = self.path.stat().st_mtime_ns if self.path.exists() else 0
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, separators=(",", ":"))
-                fh.flush()
-                os.fsync(fh.fileno())
-                # Strictly increasing mtime keeps (ino, mtime, size) unique per version
-                # although inode numbers get recycled and clocks can be coarse.
-                stamp = max(time.time_ns(), prev + 1)
-                os.utime(fh.fileno(), ns=(stamp, stamp))
-            os.replace(tmp, self.path)
-            tmp = None
-            st = self.path.stat()
-        except Exception as exc:
-            raise StoreError(f"cannot write {self.path}: {exc}") from exc
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
-        self.signature = (st.st_ino, st.st_mtime_ns, st.st_size)
-        try:  # make the rename durable; the data is already visible, so only warn
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        except OSError as exc:
-            logger.warning("fsync of directory %s failed: %s", directory, exc)
-        logger.debug("wrote %s (%d bytes)", self.path, st.st_size)
-
-
-class TransactionMiddleware(Middleware):
-    """Serve TinyDB from one in-memory copy and hold back writes until commit()."""
-
-    def __init__(self, storage_cls: type[Storage] = AtomicJSONStorage) -> None:
-        super().__init__(storage_cls)
-        self._data: dict[str, Any] | None = None
-        self.dirty = False
-
-    def load(self, data: dict[str, Any]) -> None:
-        """Seed the working copy (from the Store's cache) instead of reading the file."""
-        self._data, self.dirty = data, False
-
-    def read(self) -> dict[str, Any]:
-        if self._data is None:
-            self._data = self.storage.read() or {}
-        return self._data
-
-    def write(self, data: dict[str, Any]) -> None:
-        self._data, self.dirty = data, True
-
-    def commit(self) -> None:
-        if self.dirty and self._data is not None:
-            self.storage.write(self._data)
-            self.dirty = False
-
-
-class KeyedTable(Table):
-    """doc_id is the record's own key (as str), so lookups are dict hits, not scans."""
-
-    document_id_class = str
-
-
-class _DB(TinyDB):
-    table_class = KeyedTable
 
 
 def _doc_id(key: Key) -> str:
@@ -184,50 +91,104 @@ def _doc_id(key: Key) -> str:
 class Records:
     """One entity's records inside a transaction, addressed by key without scanning.
 
-    Reads go through TinyDB's Table; writes go straight into the table dict because
-    Table's writers rebuild the whole table per call and update() merges fields.
+    Reads see the transaction's own writes (an overlay over the tenant's records); nothing reaches
+    the tenant until the transaction commits. Records come back decoded afresh: callers own them.
     """
 
-    def __init__(self, tx: Transaction, table: Table) -> None:
-        self._tx, self._table = tx, table
+    def __init__(self, tx: Transaction, entity: str) -> None:
+        self._tx, self._entity = tx, entity
+        self._state = tx._state
+        self._over: dict[str, bytes | None] = tx._overlay.setdefault(entity, {})  # None: deleted
 
-    def _docs(self, create: bool = False) -> dict[str, Any]:
-        tables = self._table.storage.read()
-        return tables.setdefault(self._table.name, {}) if create else tables.get(self._table.name, {})
+    @property
+    def _base(self) -> dict[str, bytes]:
+        return self._state.tables.get(self._entity, _EMPTY)
+
+    def _raw(self, doc_id: str) -> bytes | None:
+        return self._over[doc_id] if doc_id in self._over else self._base.get(doc_id)
 
     def get(self, key: Key) -> dict | None:
-        doc = self._table.get(doc_id=_doc_id(key))  # type: ignore[arg-type]
-        return None if doc is None else copy.deepcopy(dict(doc))  # Document is a shallow copy
+        raw = self._raw(_doc_id(key))
+        return None if raw is None else loads(raw)
 
     def put(self, key: Key, record: dict) -> None:
         doc_id = _doc_id(key)
         if not isinstance(record, dict):
             raise TypeError("record must be a dict")
-        text = json.dumps(record)  # rejects non-JSON values here rather than at commit
+        raw = dumps(record)  # rejects non-JSON values here rather than at commit
         self._bump_seq(key)
-        docs = self._docs(create=True)
-        if doc_id not in docs or json.dumps(docs[doc_id]) != text:  # JSON, since 1 == True
-            docs[doc_id] = json.loads(text)  # detached, and exactly what a reload returns
-            self._touch()
+        if self._raw(doc_id) != raw:  # compared as JSON, since 1 == True
+            self._over[doc_id] = raw
+            self._tx.changed = True
 
     def delete(self, key: Key) -> bool:
-        if self._docs().pop(_doc_id(key), None) is None:
+        doc_id = _doc_id(key)
+        if self._raw(doc_id) is None:
             return False
-        self._touch()
+        self._over[doc_id] = None
+        self._tx.changed = True
         return True
 
+    def _merged(self) -> Iterator[tuple[str, bytes]]:
+        over = self._over
+        for doc_id, raw in self._base.items():
+            current = over.get(doc_id, raw) if doc_id in over else raw
+            if current is not None:
+                yield doc_id, current
+        for doc_id, raw in over.items():
+            if raw is not None and doc_id not in self._base:
+                yield doc_id, raw
+
     def all(self) -> list[dict]:
-        return [copy.deepcopy(dict(doc)) for doc in self._table]
+        return [loads(raw) for _, raw in self._merged()]
 
     def items(self) -> list[tuple[str, dict]]:
         """(key as stored, i.e. str, record) pairs: what a snapshot needs to restore the table exactly."""
-        return [(doc_id, copy.deepcopy(doc)) for doc_id, doc in self._docs().items()]
+        return [(doc_id, loads(raw)) for doc_id, raw in self._merged()]
 
     def __len__(self) -> int:
-        return len(self._table)
+        base, count = self._base, len(self._base)
+        for doc_id, raw in self._over.items():
+            if raw is None and doc_id in base:
+                count -= 1
+            elif raw is not None and doc_id not in base:
+                count += 1
+        return count
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, (int, str)) and not isinstance(key, bool) and str(key) in self._docs()
+        return isinstance(key, (int, str)) and not isinstance(key, bool) and self._raw(str(key)) is not None
+
+    # --- lookups by value and in key order (indexes kept by the tenant's state) --------------------
+
+    def find(self, path: Path_, value: Any) -> list[str]:
+        """Keys of the records whose value at ``path`` equals ``value`` (lists compare unordered; a
+        missing field is null), from an index: no scan of the table per call."""
+        wanted = index_key(value)
+        keys = [k for k in self._state.index(self._entity, path).keys(wanted) if k not in self._over]
+        keys += [k for k, raw in self._over.items()
+                 if raw is not None and index_key(extract(loads(raw), path)) == wanted]
+        return keys
+
+    def count(self, path: Path_, value: Any) -> int:
+        """How many records ``find(path, value)`` would name."""
+        wanted = index_key(value)
+        index = self._state.index(self._entity, path)
+        count = len(index.keys(wanted))
+        for doc_id, raw in self._over.items():
+            count -= index.of.get(doc_id) == wanted
+            count += raw is not None and index_key(extract(loads(raw), path)) == wanted
+        return count
+
+    def keys_sorted(self, *, after: str | None = None, before: str | None = None,
+                    reverse: bool = False) -> Iterator[str]:
+        """Keys in ascending (or descending) string order, strictly between ``after`` and ``before``."""
+        keys = self._state.sorted_keys(self._entity)
+        if self._over:
+            keys = sorted(doc_id for doc_id, _ in self._merged())  # a write's own changes: rare, small
+        lo = 0 if after is None else bisect.bisect_right(keys, after)
+        hi = len(keys) if before is None else bisect.bisect_left(keys, before)
+        span = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
+        return (keys[i] for i in span)
 
     @property
     def transaction(self) -> "Transaction":
@@ -240,8 +201,8 @@ class Records:
 
     def next_key(self) -> int:
         """Reserve the next integer key; every call hands out a new one, never reused."""
-        seq = self._tx._internal("seq")
-        seq[self._table.name] = key = seq.get(self._table.name, 0) + 1
+        seq = self._tx._seq
+        seq[self._entity] = key = seq.get(self._entity, 0) + 1
         self._tx.changed = True
         return key
 
@@ -250,26 +211,24 @@ class Records:
             if not (key.isascii() and key.isdigit()):
                 return
             key = int(key)
-        seq = self._tx._internal("seq")
-        if key > seq.get(self._table.name, 0):
-            seq[self._table.name] = key
+        seq = self._tx._seq
+        if key > seq.get(self._entity, 0):
+            seq[self._entity] = key
             self._tx.changed = True
-
-    def _touch(self) -> None:
-        self._table.clear_cache()  # we bypassed Table's writers; drop its query cache
-        self._tx.changed = True
 
 
 class Transaction:
-    """A batch's view of one tenant file; it lands in one write or not at all."""
+    """A batch's view of one tenant; it lands as one journal line or not at all."""
 
-    def __init__(self, vendor: str, tenant: str, db: TinyDB) -> None:
+    def __init__(self, vendor: str, tenant: str, state: TenantState) -> None:
         self.vendor, self.tenant = vendor, tenant
-        self._db = db
+        self._state = state
+        self._overlay: dict[str, dict[str, bytes | None]] = {}
         self._records: dict[str, Records] = {}
         self._dirty = False
-        self.meta: dict[str, Any] = self._internal("meta")
-        self._meta_snapshot = json.dumps(self.meta, sort_keys=True)
+        self._seq = dict(state.seq)
+        self._meta_snapshot = json.dumps(state.meta, sort_keys=True)
+        self.meta: dict[str, Any] = json.loads(self._meta_snapshot)  # detached: the caller may keep it
 
     @property
     def changed(self) -> bool:
@@ -283,43 +242,42 @@ class Transaction:
         if not isinstance(entity, str) or not entity or entity.startswith("__"):
             raise ValueError(f"invalid entity name {entity!r}")
         if entity not in self._records:
-            self._records[entity] = Records(self, self._db.table(entity))
+            self._records[entity] = Records(self, entity)
         return self._records[entity]
 
     def entities(self) -> list[str]:
-        """Names of the entity tables in this tenant file (the internal table excluded)."""
-        return sorted(name for name in self._db.storage.read() if name != RESERVED)
+        """Names of the entity tables of this tenant (a table exists once a record was put in it)."""
+        added = {e for e, over in self._overlay.items() if any(raw is not None for raw in over.values())}
+        return sorted(set(self._state.tables) | added)
 
     def sequences(self) -> dict[str, int]:
         """Each entity's key sequence (the last key ``next_key`` handed out or a put stored): part of
         the state, since a sequence may run ahead of every stored key or belong to no stored record."""
-        return dict(self._internal("seq"))
+        return dict(self._seq)
 
-    def _internal(self, section: str) -> dict[str, Any]:
-        return self._db.storage.read().setdefault(RESERVED, {}).setdefault(section, {})
-
-    def _commit(self) -> tuple[Signature | None, dict[str, Any]]:
-        """Write once; returns (signature, data) for the cache."""
-        mw: TransactionMiddleware = self._db.storage  # type: ignore[assignment]
-        data = mw.read()
-        internal = data.setdefault(RESERVED, {})
-        internal["meta"] = copy.deepcopy(self.meta)  # detach: the caller may keep tx.meta
-        internal["info"] = {"vendor": self.vendor, "tenant": self.tenant}
-        mw.write(data)
-        mw.commit()
-        return mw.storage.signature, data
+    def _commit(self) -> None:
+        state, puts, deletes = self._state, {}, {}
+        for entity, over in self._overlay.items():
+            base = state.tables.get(entity, _EMPTY)
+            written = {k: raw for k, raw in over.items() if raw is not None}
+            gone = [k for k, raw in over.items() if raw is None and k in base]
+            if written:
+                puts[entity] = written
+            if gone:
+                deletes[entity] = gone
+        seq = {e: n for e, n in self._seq.items() if state.seq.get(e) != n}
+        meta = json.loads(json.dumps(self.meta)) if json.dumps(self.meta, sort_keys=True) != self._meta_snapshot else None
+        state.commit(puts, deletes, seq, meta, {"vendor": self.vendor, "tenant": self.tenant})
 
 
 class Store:
-    """All vendor/tenant files under one data directory."""
+    """All vendor/tenant stores under one data directory."""
 
     def __init__(self, data_dir: str | os.PathLike, *, cache_size: int = 64) -> None:
         self.data_dir = Path(data_dir)
-        self._cache: OrderedDict[Path, tuple[Signature, dict[str, Any]]] = OrderedDict()
+        self._cache: OrderedDict[Path, TenantState] = OrderedDict()  # idle tenants leave memory (LRU)
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        self._locks: weakref.WeakValueDictionary[Path, Any] = weakref.WeakValueDictionary()
-        self._locks_guard = threading.Lock()
         self._held = threading.local()
 
     def path_for(self, vendor: str, tenant: str) -> Path:
@@ -327,27 +285,38 @@ class Store:
 
     @contextmanager
     def transaction(self, vendor: str, tenant: str, *, write: bool = True) -> Iterator[Transaction]:
-        """Lock the (vendor, tenant) file, load it, yield; write it once on clean exit.
+        """Lock the tenant, catch up with its files, yield; commit once on clean exit.
 
         On exception nothing is written. write=False takes a shared lock and never
         writes, even if the transaction was mutated.
         """
         path = self.path_for(vendor, tenant)
         if not write and not path.exists():  # nothing to read: leave no trace on disk
-            yield self._begin(vendor, tenant, path, {})
+            yield Transaction(vendor, tenant, TenantState(path))
             return
-        with self._locked(path, shared=not write):
-            tx = self._begin(vendor, tenant, path, self._load(path))
+        with self._tenant(path, shared=not write) as state:
+            tx = Transaction(vendor, tenant, state)
             yield tx
             if write and tx.changed:
-                self._remember(path, *tx._commit())
+                tx._commit()
+
+    def checkpoint_all(self) -> int:
+        """Fold every journal under the data dir into its TinyDB file (a graceful stop); returns how many."""
+        done = 0
+        for vendor in self._vendor_dirs():
+            for journal in sorted((self.data_dir / vendor).glob("*.journal")):
+                if journal.name.startswith("."):
+                    continue
+                with self._tenant(journal.with_suffix(".json"), shared=False) as state:
+                    if state.journal_pending and state.cp_signature is not None:
+                        state.checkpoint()
+                        done += 1
+        logger.info("checkpointed %d tenant file(s) under %s", done, self.data_dir)
+        return done
 
     def vendors(self) -> list[str]:
         """Vendors that currently hold at least one tenant file."""
-        if not self.data_dir.is_dir():
-            return []
-        return sorted(d.name for d in self.data_dir.iterdir()
-                      if d.is_dir() and _VENDOR_RE.match(d.name) and any(self._files(d.name)))
+        return [v for v in self._vendor_dirs() if any(self._files(v))]
 
     def tenants(self, vendor: str) -> list[str]:
         names = []
@@ -355,7 +324,7 @@ class Store:
             try:
                 name = decode_tenant(path.stem)
                 if name is None:  # hashed long name: the real one is inside
-                    name = AtomicJSONStorage(path).read()[RESERVED]["info"]["tenant"]  # type: ignore[index]
+                    name = read_internal(path)["info"]["tenant"]
             except (ValueError, KeyError, TypeError, StoreError) as exc:
                 logger.warning("skipping unrecognised store file %s: %s", path, exc)
                 continue
@@ -363,7 +332,7 @@ class Store:
         return sorted(names)
 
     def reset(self, vendor: str | None = None, tenant: str | None = None) -> int:
-        """Delete tenant files (all, one vendor's, or one tenant's); returns how many."""
+        """Delete tenant stores (all, one vendor's, or one tenant's); returns how many."""
         if vendor is None:
             if tenant is not None:
                 raise ValueError("reset(tenant=...) requires a vendor")
@@ -372,14 +341,19 @@ class Store:
             paths = [self.path_for(vendor, tenant)] if tenant is not None else list(self._files(vendor))
         removed = 0
         for path in paths:
-            with self._locked(path, shared=False):
+            with self._tenant(path, shared=False, sync=False) as state:
                 if path.exists():
                     path.unlink()
                     removed += 1
-                with self._cache_lock:
-                    self._cache.pop(path, None)
+                state.journal_path.unlink(missing_ok=True)
+                state.loaded = False
         logger.info("reset vendor=%s tenant=%r: %d file(s) removed", vendor, tenant, removed)
         return removed
+
+    def _vendor_dirs(self) -> list[str]:
+        if not self.data_dir.is_dir():
+            return []
+        return sorted(d.name for d in self.data_dir.iterdir() if d.is_dir() and _VENDOR_RE.match(d.name))
 
     def _files(self, vendor: str) -> Iterator[Path]:
         directory = self.data_dir / _check_vendor(vendor)
@@ -387,57 +361,41 @@ class Store:
             yield from (p for p in sorted(directory.iterdir())
                         if p.suffix == ".json" and not p.name.startswith("."))
 
-    def _begin(self, vendor: str, tenant: str, path: Path, data: dict[str, Any]) -> Transaction:
-        db = _DB(path, storage=TransactionMiddleware(AtomicJSONStorage))
-        db.storage.load(data)
-        return Transaction(vendor, tenant, db)
-
-    def _load(self, path: Path) -> dict[str, Any]:
-        """A private deep copy of the file, from the cache if the file is unchanged."""
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return {}
-        with self._cache_lock:
-            hit = self._cache.get(path)
-        if hit is None or hit[0] != (st.st_ino, st.st_mtime_ns, st.st_size):
-            storage = AtomicJSONStorage(path)
-            data = storage.read() or {}
-            hit = self._remember(path, storage.signature, data)
-        return copy.deepcopy(hit[1])
-
-    def _remember(self, path: Path, signature: Signature | None, data: dict[str, Any]):
-        with self._cache_lock:
-            if signature is None:
-                self._cache.pop(path, None)
-            else:
-                self._cache[path] = (signature, data)
-                self._cache.move_to_end(path)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return signature, data
-
     @contextmanager
-    def _locked(self, path: Path, *, shared: bool) -> Iterator[None]:
-        """Per-path thread lock (writers) + flock; same-thread nesting would deadlock."""
+    def _tenant(self, path: Path, *, shared: bool, sync: bool = True) -> Iterator[TenantState]:
+        """The tenant's state under its thread lock and flock, caught up with the files."""
         held: set[Path] = self._held.__dict__.setdefault("paths", set())
         if path in held:
             raise StoreError(f"nested transaction on {path} would deadlock")
-        thread_lock = None
-        if not shared:
-            with self._locks_guard:
-                thread_lock = self._locks.get(path)
-                if thread_lock is None:
-                    thread_lock = self._locks[path] = threading.Lock()
-            thread_lock.acquire()
+        while True:
+            state = self._state(path)
+            state.lock.acquire()
+            if not state.evicted:
+                break
+            state.lock.release()
         held.add(path)
         try:
             with _flock(path.with_name(path.name + ".lock"), path, shared=shared):
-                yield
+                if sync:
+                    state.sync()
+                yield state
         finally:
             held.discard(path)
-            if thread_lock is not None:
-                thread_lock.release()
+            state.lock.release()
+
+    def _state(self, path: Path) -> TenantState:
+        with self._cache_lock:
+            state = self._cache.get(path)
+            if state is None:
+                state = self._cache[path] = TenantState(path)
+            self._cache.move_to_end(path)
+            for old in list(self._cache.values())[:max(0, len(self._cache) - self._cache_size)]:
+                if old is not state and old.lock.acquire(blocking=False):  # busy ones stay for now
+                    old.evicted = True
+                    old.close()
+                    del self._cache[old.path]
+                    old.lock.release()
+        return state
 
 
 @contextmanager

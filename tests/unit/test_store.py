@@ -11,7 +11,8 @@ import pytest
 from tinydb import TinyDB
 
 from mockserver import store as store_mod
-from mockserver.store import AtomicJSONStorage, Store, StoreError
+from mockserver import store_files, tenant_state
+from mockserver.store import Store, StoreError
 
 V = "vba"
 
@@ -22,16 +23,21 @@ def store(tmp_path: Path) -> Store:
 
 
 @pytest.fixture
-def writes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every AtomicJSONStorage.write that happens, by path."""
-    seen: list[Path] = []
-    original = AtomicJSONStorage.write
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Path | int]]:
+    """Every durable write that happens: ("checkpoint", path) or ("append", journal fd)."""
+    seen: list[tuple[str, Path | int]] = []
+    checkpoint, append = tenant_state.write_checkpoint, tenant_state.append_entry
 
-    def counting(self: AtomicJSONStorage, data: dict) -> None:
-        seen.append(self.path)
-        original(self, data)
+    def counting_checkpoint(path: Path, *args):
+        seen.append(("checkpoint", path))
+        return checkpoint(path, *args)
 
-    monkeypatch.setattr(AtomicJSONStorage, "write", counting)
+    def counting_append(fd: int, *args):
+        seen.append(("append", fd))
+        return append(fd, *args)
+
+    monkeypatch.setattr(tenant_state, "write_checkpoint", counting_checkpoint)
+    monkeypatch.setattr(tenant_state, "append_entry", counting_append)
     return seen
 
 
@@ -116,7 +122,9 @@ def test_store_rejects_bad_keys_records_and_entities(store: Store) -> None:
 
 def test_store_file_is_plain_tinydb_with_key_doc_ids(store: Store) -> None:
     _put(store, "members", 12, {"id": 12, "name": "x"})
-    _put(store, "members", "abc", {"id": "abc"})
+    _put(store, "members", "abc", {"id": "abc"})  # in the journal until a checkpoint
+    assert store.checkpoint_all() == 1
+    assert store.path_for(V, "t1").with_suffix(".journal").read_bytes().count(b"\n") == 1  # header only
     with TinyDB(store.path_for(V, "t1"), access_mode="r") as db:
         table = db.table("members")
         assert table.get(doc_id="12") == {"id": 12, "name": "x"}
@@ -184,19 +192,25 @@ def test_store_next_key_counts_int_like_str_keys(store: Store) -> None:
 
 # --------------------------------------------------------- writes and commits
 
-def test_store_one_write_per_transaction(store: Store, writes: list[Path]) -> None:
+def test_store_one_write_per_transaction(store: Store, writes: list) -> None:
     with store.transaction(V, "t1") as tx:
         r = tx.records("members")
         for i in range(100):
             r.put(i, {"id": i})
         tx.meta["x"] = 1
-    assert writes == [store.path_for(V, "t1")]
+    assert writes == [("checkpoint", store.path_for(V, "t1"))]  # a new tenant's first batch
+    writes.clear()
+    with store.transaction(V, "t1") as tx:
+        for i in range(100, 200):
+            tx.records("members").put(i, {"id": i})
+        tx.records("members").delete(0)
+    assert [kind for kind, _ in writes] == ["append"]  # then one journal line per batch
     with store.transaction(V, "t1", write=False) as tx:
-        assert len(tx.records("members")) == 100
+        assert len(tx.records("members")) == 199
         assert tx.meta == {"x": 1}
 
 
-def test_store_unchanged_or_read_only_transaction_writes_nothing(store: Store, writes: list[Path]) -> None:
+def test_store_unchanged_or_read_only_transaction_writes_nothing(store: Store, writes: list) -> None:
     _put(store, "members", 1, {"id": 1, "flag": 1})
     writes.clear()
     with store.transaction(V, "t1") as tx:
@@ -211,7 +225,7 @@ def test_store_unchanged_or_read_only_transaction_writes_nothing(store: Store, w
     assert len(writes) == 1 and _get(store, "members", 1)["flag"] is True
 
 
-def test_store_read_only_never_writes(store: Store, writes: list[Path]) -> None:
+def test_store_read_only_never_writes(store: Store, writes: list) -> None:
     _put(store, "members", 1, {"id": 1})
     before = store.path_for(V, "t1").read_bytes()
     writes.clear()
@@ -231,7 +245,7 @@ def test_store_read_only_never_writes(store: Store, writes: list[Path]) -> None:
     assert not store.path_for(V, "ghost").with_suffix(".json.lock").exists()
 
 
-def test_store_exception_writes_nothing_and_cache_stays_clean(store: Store, writes: list[Path]) -> None:
+def test_store_exception_writes_nothing_and_cache_stays_clean(store: Store, writes: list) -> None:
     _put(store, "members", 1, {"id": 1, "n": {"v": 1}})
     with store.transaction(V, "t1") as tx:
         tx.meta["setting"] = "a"
@@ -262,32 +276,56 @@ def test_store_meta_persisted_and_detached_after_commit(store: Store) -> None:
         assert tx.meta["projects"]["p1"]["flag"] == "changed"
 
 
-@pytest.mark.parametrize("target", ["os.replace", "json.dump", "os.fsync"])
-def test_store_failed_atomic_write_keeps_old_file(
+@pytest.mark.parametrize("target", ["os.replace", "os.fsync", "half"])
+def test_store_failed_checkpoint_keeps_old_file(
     store: Store, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
     _put(store, "members", 1, {"id": 1, "v": "old"})
     path = store.path_for(V, "t1")
     old = path.read_bytes()
-    real_dump = json.dump
+    real = store_files.write_checkpoint
 
-    def failing(*args, **kwargs):
-        if target == "json.dump":  # get half the document onto disk first
-            args[1].write('{"members":{"1":')
-            args[1].flush()
-        raise OSError("disk on fire")
+    def half(p, internal, tables):  # half a document on disk, then the disk fails
+        with open(p.with_name(".half.tmp"), "wb") as fh:
+            fh.write(b'{"members":{"1":')
+        raise StoreError("cannot write: disk on fire")
 
-    module, name = target.split(".")
-    monkeypatch.setattr({"os": os, "json": json}[module], name, failing)
+    if target == "half":
+        monkeypatch.setattr(tenant_state, "write_checkpoint", half)
+    else:
+        def failing(*args, **kwargs):
+            raise OSError("disk on fire")
+        monkeypatch.setattr(os, target.split(".")[1], failing)
     with pytest.raises(StoreError, match="disk on fire"):
         with store.transaction(V, "t1") as tx:
             tx.records("members").put(1, {"id": 1, "v": "new" * 1000})
+            tenant_state.TenantState.checkpoint(tx._state)  # a checkpoint, as a graceful stop runs it
     monkeypatch.undo()
-    assert json.dump is real_dump
+    assert store_files.write_checkpoint is real
+    (path.parent / ".half.tmp").unlink(missing_ok=True)
     assert path.read_bytes() == old
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".lock"]
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
     assert _get(store, "members", 1) == {"id": 1, "v": "old"}
     assert _get(Store(store.data_dir), "members", 1) == {"id": 1, "v": "old"}
+
+
+def test_store_failed_append_stores_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    _put(store, "members", 1, {"id": 1, "v": "old"})
+    _put(store, "members", 2, {"id": 2})  # the journal exists now
+
+    def torn(fd: int, offset: int, line: bytes) -> int:
+        os.pwrite(fd, line[: len(line) // 2], offset)  # half the line reaches the file
+        raise StoreError("cannot append to the journal: disk on fire")
+
+    monkeypatch.setattr(tenant_state, "append_entry", torn)
+    with pytest.raises(StoreError, match="disk on fire"):
+        _put(store, "members", 1, {"id": 1, "v": "new"})
+    monkeypatch.undo()
+    assert _get(store, "members", 1) == {"id": 1, "v": "old"}
+    assert _get(Store(store.data_dir), "members", 1) == {"id": 1, "v": "old"}
+    _put(store, "members", 3, {"id": 3})  # the next writer drops the torn tail first
+    fresh = Store(store.data_dir)
+    assert [_get(fresh, "members", k) for k in (1, 2, 3)] == [{"id": 1, "v": "old"}, {"id": 2}, {"id": 3}]
 
 
 def test_store_corrupt_file_is_store_error(store: Store) -> None:
@@ -461,8 +499,10 @@ def test_store_mtime_strictly_increases_per_write(store: Store) -> None:
     ahead = os.stat(path).st_mtime_ns + 10**10  # as if the clock stood still / went back
     os.utime(path, ns=(ahead, ahead))
     _put(store, "c", "n", {"value": 2})
+    store.checkpoint_all()
     assert os.stat(path).st_mtime_ns > ahead
     _put(store, "c", "n", {"value": 3})
+    store.checkpoint_all()
     assert os.stat(path).st_mtime_ns > ahead + 1
 
 
@@ -544,5 +584,5 @@ def test_store_cache_is_bounded(tmp_path: Path) -> None:
         assert _get(store, "m", 1, tenant=f"t{i}") == {"i": i}
     assert len(store._cache) == 3
     assert all(_get(store, "m", 1, tenant=f"t{i}") == {"i": i} for i in range(10))
-    assert len(store._locks) == 0  # per-path thread locks vanish when unused
+    assert all(state.fd is None or not state.evicted for state in store._cache.values())
     assert store_mod.RESERVED not in _get(store, "m", 1, tenant="t0")
