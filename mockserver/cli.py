@@ -55,7 +55,7 @@ def serve(host, port, specs, data, workers, seed, faults, journal_size, limits) 
     except (SpecError, StartupError) as exc:
         click.echo(f"mockserver: {exc}", err=True)
         sys.exit(2)
-    run(app, settings)
+    run(app, settings, on_exit=app.extensions["mockserver"].store.checkpoint_all)
 
 
 @main.command()

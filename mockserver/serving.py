@@ -80,9 +80,15 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def run(app: Callable, settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT (gunicorn then exits the process, status 0 after a graceful stop)."""
+def run(app: Callable, settings: Settings, on_exit: Callable[[], Any] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (gunicorn then exits the process, status 0 after a graceful stop).
+
+    ``on_exit`` runs in this (the master) process once every worker has stopped: the store folds its
+    journals into the TinyDB files there, so a graceful stop leaves complete databases."""
     wsgi = AccessLog(app) if settings.access_log else app
     log.info("mockserver serving specs %s, data %s, %d worker(s) on %s", settings.specs, settings.data,
              settings.workers, bind_address(settings.host, settings.port))
-    _MockServerApplication(wsgi, gunicorn_options(settings)).run()  # exits via SystemExit (0 when graceful)
+    options = gunicorn_options(settings)
+    if on_exit is not None:
+        options["on_exit"] = lambda arbiter: on_exit()
+    _MockServerApplication(wsgi, options).run()  # exits via SystemExit (0 when graceful)

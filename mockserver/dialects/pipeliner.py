@@ -312,24 +312,39 @@ class PipelinerDialect(Dialect):
         return Reply(200, {"success": True, "data": record})
 
     def list(self, call: Call, engine: Engine) -> Reply:
-        """A page of records ordered by key; ``after`` is a key, so any uuid is a position (keyset paging)."""
+        """A page of records ordered by key; ``after`` is a key, so any uuid is a position (keyset paging).
+
+        Walks the tenant's sorted key list from the cursor and counts deleted records by an index, so a
+        page costs what it shows, not the size of the space."""
         op = call.operation
         first = call.query.get("first", 30)
         after = call.query.get("after")
+        cursor = canonical_id(after) if after is not None else None
+        include_deleted = call.query.get("include-deleted", False)
+
+        def shown(record: dict | None) -> bool:
+            return record is not None and (include_deleted or record.get("is_deleted") is not True)
+
+        page: list[dict] = []
+        has_next = has_previous = False
         with engine.read(call) as tx:
-            records = tx.records(op.entity).all()
-        if not call.query.get("include-deleted", False):
-            records = [r for r in records if r.get("is_deleted") is not True]
-        records.sort(key=lambda r: r[op.key])
-        start = 0
-        if after is not None:
-            cursor = canonical_id(after)
-            start = next((i for i, r in enumerate(records) if r[op.key] > cursor), len(records))
-        page = records[start:start + first]
+            records = tx.records(op.entity)
+            total = len(records) - (0 if include_deleted else records.count(("is_deleted",), True))
+            for key in records.keys_sorted(after=cursor):
+                record = records.get(key)
+                if not shown(record):
+                    continue
+                if len(page) == first:
+                    has_next = True
+                    break
+                page.append(record)
+            if cursor is not None:
+                has_previous = shown(records.get(cursor)) or any(
+                    shown(records.get(key)) for key in records.keys_sorted(before=cursor, reverse=True))
         page_info = {"start_cursor": page[0][op.key] if page else None,
                      "end_cursor": page[-1][op.key] if page else None,
-                     "has_next_page": start + first < len(records), "has_previous_page": start > 0}
-        return Reply(200, {"success": True, "data": page, "page_info": page_info, "total_count": len(records)})
+                     "has_next_page": has_next, "has_previous_page": has_previous}
+        return Reply(200, {"success": True, "data": page, "page_info": page_info, "total_count": total})
 
 
 __all__ = ["PipelinerDialect"]

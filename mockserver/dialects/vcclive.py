@@ -21,6 +21,7 @@ from .vcclive_fields import (
     Project,
     field_definition,
     find_by_form,
+    in_key_order,
     new_record,
     plan_form,
     valid_call_date,
@@ -231,8 +232,14 @@ class VCCLiveDialect(Dialect):
         search = element["search"]
         alternatives = [c for c in (search if isinstance(search, list) else [search]) if c]
         wanted = [{k: identifier(v) for k, v in criteria.items()} for criteria in alternatives]
-        found = [record for record in project.records.all()
-                 if any(all(record.get(k) == v for k, v in criteria.items()) for criteria in wanted)]
+        keys: set[str] = set()
+        for criteria in wanted:  # alternatives: any of them; within one, every field (by index)
+            matches: set[str] | None = None
+            for name, value in criteria.items():
+                found_here = set(project.records.find((name,), value))
+                matches = found_here if matches is None else matches & found_here
+            keys |= matches or set()
+        found = in_key_order(project.records, keys)
         if not found:
             raise E.fail(E.SEARCH_NO_MATCH, "search")
         return found

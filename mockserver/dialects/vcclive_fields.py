@@ -218,13 +218,22 @@ def find_by_form(project: Project, criteria: Mapping[str, Any]) -> list[dict]:
         if any(isinstance(v, Pending) for v in (resolved if isinstance(resolved, list) else [resolved])):
             return []  # a value that does not exist is held by no record
         expected[name] = sorted(resolved) if isinstance(resolved, list) else resolved
-    found = []
-    for record in project.records.all():
-        data = record.get("data", {})
-        if all(_comparable(data.get(name), want) == want for name, want in expected.items()):
-            found.append(record)
-    return found
+    keys: set[str] | None = None
+    for name, want in expected.items():  # each criterion narrows by an index, no scan of the project
+        matches = set(project.records.find(("data", name), want))
+        if want == []:  # no value stored counts as the empty selection
+            matches |= set(project.records.find(("data", name), None))
+        keys = matches if keys is None else keys & matches
+        if not keys:
+            return []
+    if keys is None:
+        return project.records.all()
+    return in_key_order(project.records, keys)
 
 
-def _comparable(stored: Any, want: Any) -> Any:
-    return sorted(stored or []) if isinstance(want, list) else stored
+def in_key_order(records: Records, keys: set[str]) -> list[dict]:
+    """The records of ``keys`` in numberid order (the order the vendor's list calls use)."""
+    ordered = sorted(keys, key=lambda k: (len(k), k))  # numeric order for digit strings
+    return [record for record in (records.get(k) for k in ordered) if record is not None]
+
+
