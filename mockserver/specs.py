@@ -56,6 +56,7 @@ class Spec:
     extension: Mapping[str, Any]
     operations: tuple["Operation", ...] = ()
     schema_classes: dict = field(default_factory=dict, compare=False, repr=False)  # entity_schema_class
+    schemas: dict = field(default_factory=dict, compare=False, repr=False)  # entity_schema
     # Server variables templated into the prefix → their Server Variable objects (served back as-is).
     prefix_variables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -353,4 +354,14 @@ def entity_schema_class(op: Operation, name: str | None = None):
     cache = op.spec.schema_classes
     if name not in cache:
         cache[name] = schema_for(op.entity_schema(name), name=name)
+    return cache[name]
+
+
+def entity_schema(op: Operation, name: str | None = None):
+    """One shared instance of the entity's schema: building a marshmallow Schema copies every field
+    (most of a seeded record's cost), while ``load`` keeps no state on the instance."""
+    name = name or op.entity
+    cache = op.spec.schemas
+    if name not in cache:
+        cache[name] = entity_schema_class(op, name)()
     return cache[name]

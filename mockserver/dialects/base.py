@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..batch import ItemFailed, load_item
-from ..specs import entity_schema_class
+from ..specs import entity_schema
 
 if TYPE_CHECKING:
     from ..batch import BatchResult, Engine
@@ -114,7 +114,7 @@ class Dialect:
         override it to add their database defaults (assigned keys, nulls, audit fields).
         """
         if target.operation is not None:
-            record = load_item(entity_schema_class(target.operation, target.entity)(), record)
+            record = load_item(entity_schema(target.operation, target.entity), record)
         elif not isinstance(record, dict):
             raise ItemFailed([("", "Item is not a JSON object.")])
         key = record.get(target.key)

@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 
 from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
-from ..specs import Operation, entity_schema_class
+from ..specs import Operation, entity_schema
 from ..store import Records, Transaction
 from .base import Call, Dialect, Reply, SeedTarget
 
@@ -46,7 +46,7 @@ def echoed_key(op: Operation, key: Any) -> Any:
     """The key to echo in a failed item's ``id``: the sent one, or None when it is not a valid key
     (2147483648, "x"): an ``id`` names a record the client could read back (the spec's links do)."""
     try:
-        entity_schema_class(op)().fields[op.key].deserialize(key)
+        entity_schema(op).fields[op.key].deserialize(key)
     except ValidationError:
         return None
     return key
@@ -109,7 +109,7 @@ class VBADialect(Dialect):
             return self.error(400, "Bad Request", "The request body must be a JSON array of "
                               f"{call.operation.entity} objects.", activity_id=call.activity_id)
         op = call.operation
-        schema = entity_schema_class(op)()
+        schema = entity_schema(op)
         now = vba_timestamp(engine.clock())
 
         def step(tx: Transaction, index: int, item: dict) -> ItemOutcome:
@@ -146,7 +146,7 @@ class VBADialect(Dialect):
         op = target.operation
         if op is None or op.entity != target.entity:
             return super().seed_record(target, records, index, record)
-        data = load_item(entity_schema_class(op)(), record)
+        data = load_item(entity_schema(op), record)
         key, stored, _ = build_record(op, records, data, target.user, vba_timestamp(target.now))
         stored.update({name: data[name] for name in op.managed if name in data})
         return key, stored

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..batch import ItemFailed, load_item
-from ..specs import Spec, entity_schema_class
+from ..specs import Spec, entity_schema
 from ..store import Transaction
 from .vcclive_fields import (
     NUMBER_IDS,
@@ -50,7 +50,7 @@ def positive_id(record: dict, name: str) -> int | None:
 
 def _schema(spec: Spec, name: str):
     """A component schema of the VCC spec (every operation sees them all)."""
-    return entity_schema_class(spec.operations[0], name)()
+    return entity_schema(spec.operations[0], name)
 
 
 def seed_field(spec: Spec, tx: Transaction, projectid: int, record: Any) -> tuple[str, dict]:
