@@ -54,7 +54,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     """The app factory. ``settings`` may be a Settings or a mapping of overrides (tests)."""
     if not isinstance(settings, Settings):
         settings = Settings.from_env(**dict(settings or {}))
-    specs = load_specs(settings.specs, known_actions)
+    specs = load_specs(settings.specs, known_actions, settings.cache)
     store = Store(settings.data)
     faults = FaultBook()
     server = MockServer(settings=settings, specs=specs, store=store,

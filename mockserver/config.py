@@ -20,6 +20,16 @@ def shipped_specs_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "specs"
 
 
+def default_cache_dir() -> Path:
+    """Where validated specs are cached ($XDG_CACHE_HOME/mockserver, else ~/.cache/mockserver)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mockserver"
+
+
+def _cache_dir(value: str) -> Path | None:
+    return None if value.strip().lower() in ("off", "none", "0", "false") else Path(value)
+
+
 def csv_set(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
 
@@ -86,6 +96,8 @@ class Settings:
     log_format: str = "text"
     # One line per request on the `mockserver.access` logger.
     access_log: bool = True
+    # Validated specs, keyed by content hash, so a start skips YAML parsing and validation; None = off.
+    cache: Path | None = field(default_factory=default_cache_dir)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -113,6 +125,7 @@ _PARSERS = {
     "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     "log_format": _one_of("text", "json"),
     "access_log": _bool,
+    "cache": _cache_dir,
 }
 
 

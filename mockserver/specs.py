@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import yaml
-from openapi_spec_validator import validate as validate_openapi
 
+from . import spec_cache
 from .schemas import UnsupportedSchema, field_for, schema_for
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,11 @@ def spec_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_specs(directory: Path, known_actions: Callable[[str], set[str] | None]) -> list[Spec]:
-    """Load every spec of a directory. ``known_actions(dialect)`` returns the dialect's actions or None."""
-    specs = [load_spec(path, known_actions) for path in spec_files(directory)]
+def load_specs(directory: Path, known_actions: Callable[[str], set[str] | None],
+               cache: Path | None = None) -> list[Spec]:
+    """Load every spec of a directory. ``known_actions(dialect)`` returns the dialect's actions or None;
+    ``cache`` is a directory of validated documents (spec_cache.py), None to validate every time."""
+    specs = [load_spec(path, known_actions, cache) for path in spec_files(directory)]
     seen: dict[tuple[str, str], str] = {}
     for spec in specs:
         for op in spec.operations:
@@ -132,34 +134,51 @@ def load_specs(directory: Path, known_actions: Callable[[str], set[str] | None])
 _LOADED: dict[tuple, Spec] = {}
 
 
-def load_spec(path: Path, known_actions: Callable[[str], set[str] | None]) -> Spec:
+def load_spec(path: Path, known_actions: Callable[[str], set[str] | None], cache: Path | None = None) -> Spec:
     try:
         stat = path.stat()
     except OSError as exc:
         raise SpecError(f"{path}: cannot be read: {exc}") from None
     signature = (path.resolve(), stat.st_ino, stat.st_mtime_ns, stat.st_size, known_actions)
     if signature not in _LOADED:
-        _LOADED[signature] = _load_spec(path, known_actions)
+        _LOADED[signature] = _load_spec(path, known_actions, cache)
     return _LOADED[signature]
 
 
-def _load_spec(path: Path, known_actions: Callable[[str], set[str] | None]) -> Spec:
+def _load_spec(path: Path, known_actions: Callable[[str], set[str] | None], cache: Path | None) -> Spec:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read: {exc}") from None
+    document = spec_cache.lookup(cache, raw)
+    if document is None:
+        document = _parse_and_validate(path, raw)
+        spec_cache.remember(cache, raw, document)
+    try:
+        return _build_spec(path, document, known_actions)
+    except (UnsupportedSchema, KeyError, TypeError, ValueError) as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def _parse_and_validate(path: Path, raw: bytes) -> dict:
+    try:
+        document = yaml.load(raw.decode("utf-8"), Loader=_YAML_LOADER)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(document, dict):
         raise SpecError(f"{path}: not an OpenAPI document (top level is not a mapping)")
+    from openapi_spec_validator import validate as validate_openapi  # slow import: only on a cache miss
+
     try:
         validate_openapi(document)
     except Exception as exc:  # the validator raises several unrelated types; all mean "invalid spec"
         message = str(getattr(exc, "message", exc)).splitlines()[0]
         where = "/".join(str(p) for p in getattr(exc, "path", ()) or ())
         raise SpecError(f"{path}: invalid OpenAPI: {message}" + (f" (at {where})" if where else "")) from None
-    try:
-        return _build_spec(path, document, known_actions)
-    except (UnsupportedSchema, KeyError, TypeError, ValueError) as exc:
-        raise SpecError(f"{path}: {exc}") from None
+    return document
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
 
 
 def _build_spec(path: Path, document: dict, known_actions: Callable[[str], set[str] | None]) -> Spec:
