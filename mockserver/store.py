@@ -255,7 +255,7 @@ class Transaction:
         the state, since a sequence may run ahead of every stored key or belong to no stored record."""
         return dict(self._seq)
 
-    def _commit(self) -> None:
+    def _commit(self) -> tuple[int, int] | None:
         state, puts, deletes = self._state, {}, {}
         for entity, over in self._overlay.items():
             base = state.tables.get(entity, _EMPTY)
@@ -267,7 +267,7 @@ class Transaction:
                 deletes[entity] = gone
         seq = {e: n for e, n in self._seq.items() if state.seq.get(e) != n}
         meta = json.loads(json.dumps(self.meta)) if json.dumps(self.meta, sort_keys=True) != self._meta_snapshot else None
-        state.commit(puts, deletes, seq, meta, {"vendor": self.vendor, "tenant": self.tenant})
+        return state.commit(puts, deletes, seq, meta, {"vendor": self.vendor, "tenant": self.tenant})
 
 
 class Store:
@@ -294,11 +294,14 @@ class Store:
         if not write and not path.exists():  # nothing to read: leave no trace on disk
             yield Transaction(vendor, tenant, TenantState(path))
             return
+        pending = None
         with self._tenant(path, shared=not write) as state:
             tx = Transaction(vendor, tenant, state)
             yield tx
             if write and tx.changed:
-                tx._commit()
+                pending = tx._commit()
+        if pending is not None:  # outside the lock: concurrent batches share one fsync
+            state.durable(*pending)
 
     def checkpoint_all(self) -> int:
         """Fold every journal under the data dir into its TinyDB file (a graceful stop); returns how many."""

@@ -266,7 +266,9 @@ def read_entries(fd: int, offset: int, size: int) -> tuple[list[dict[str, Any]],
 
 
 def append_entry(fd: int, offset: int, line: bytes) -> int:
-    """Write one batch line at offset (dropping any torn tail after it), fsync; returns the new end."""
+    """Write one batch line at offset (dropping any torn tail after it); returns the new end. The
+    caller makes it durable (``sync_journal``) before acknowledging it: a SIGKILL cannot lose what
+    the kernel has, a power cut can lose what was not synced."""
     try:
         if os.fstat(fd).st_size != offset:
             os.ftruncate(fd, offset)  # bytes past what we read are a torn, unacknowledged write
@@ -274,7 +276,13 @@ def append_entry(fd: int, offset: int, line: bytes) -> int:
         while view:
             written = os.pwrite(fd, view, at)
             view, at = view[written:], at + written
-        os.fdatasync(fd)
     except OSError as exc:
         raise StoreError(f"cannot append to the journal: {exc}") from exc
     return at
+
+
+def sync_journal(fd: int) -> None:
+    try:
+        os.fdatasync(fd)
+    except OSError as exc:
+        raise StoreError(f"cannot sync the journal: {exc}") from exc

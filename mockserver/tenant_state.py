@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import orjson
 
 from .store_files import (StoreError, Table, append_entry, create_journal, dumps, loads, open_journal,
-                          read_checkpoint, read_entries, signature, write_checkpoint)
+                          read_checkpoint, read_entries, signature, sync_journal, write_checkpoint)
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,11 @@ class TenantState:
         self.offset = 0
         self.indexes: dict[str, dict[Path_, Index]] = {}
         self.sorted: dict[str, list[str]] = {}
+        # Group commit: batches append under the tenant's lock and fsync after it, one fdatasync
+        # covering every line appended so far (the threads of a worker share it).
+        self.sync_lock = threading.Lock()
+        self.epoch = 0  # which journal fd: a new one (after a checkpoint, reload, close) moves it on
+        self.synced = 0  # journal offset known to be on disk
 
     # --- the internal section ----------------------------------------------------------------
 
@@ -162,24 +167,42 @@ class TenantState:
                 self.internal["meta"] = entry["meta"]
 
     def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-        self.fd, self.journal_ok = None, False
+        with self.sync_lock:
+            if self.fd is not None:
+                try:
+                    if self.synced < self.offset:
+                        sync_journal(self.fd)  # a waiter of this journal may still count on it
+                finally:
+                    os.close(self.fd)
+            self.fd, self.journal_ok = None, False
+            self.epoch += 1
+            self.synced = 0
+
+    def durable(self, epoch: int, end: int) -> None:
+        """Return once the journal is on disk up to ``end`` (called after the tenant lock is released)."""
+        with self.sync_lock:
+            if epoch != self.epoch or self.synced >= end:
+                return  # a later fsync, a checkpoint (itself fsynced) or close already covered it
+            target = self.offset  # everything appended so far, by any thread of this process
+            sync_journal(self.fd)
+            self.synced = max(self.synced, target)
 
     # --- writing ---------------------------------------------------------------------------------
 
     def commit(self, puts: dict[str, dict[str, bytes]], deletes: dict[str, list[str]],
-               seq: dict[str, int], meta: dict[str, Any] | None, info: dict[str, Any]) -> None:
-        """Make one batch durable (a journal line, or the first checkpoint), then apply it here."""
+               seq: dict[str, int], meta: dict[str, Any] | None, info: dict[str, Any]) -> tuple[int, int] | None:
+        """Write one batch (a journal line, or the first checkpoint), then apply it here. Returns what
+        ``durable`` must be called with before the batch is acknowledged (None: already on disk)."""
         try:
             if self.cp_signature is None:  # a new tenant: its first batch is its first checkpoint
                 self.internal = {"gen": time.time_ns(), "info": info}  # unique: never matches a stale journal
                 self._apply(puts, deletes, seq, meta)
                 self.cp_signature = write_checkpoint(self.path, self.internal, self.tables)
-                return
+                return None
             if self.fd is None or not self.journal_ok:
                 self._new_journal()
             self.offset = append_entry(self.fd, self.offset, _entry_line(puts, deletes, seq, meta))
+            pending = (self.epoch, self.offset)
         except BaseException:
             self.loaded = False  # memory may be ahead of the files: reload at the next transaction
             raise
@@ -187,9 +210,10 @@ class TenantState:
         if self.offset - self.journal_start > max(CHECKPOINT_MIN_BYTES, CHECKPOINT_FRACTION * self.cp_signature[2]):
             try:
                 self.checkpoint()
-            except StoreError as exc:  # the batch is durable in the journal already
+            except StoreError as exc:  # the batch is in the journal already
                 logger.error("checkpoint of %s failed (the journal keeps the data): %s", self.path, exc)
                 self.loaded = False
+        return pending
 
     def checkpoint(self) -> None:
         """Rewrite the TinyDB file with everything, then start an empty journal after it."""
