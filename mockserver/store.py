@@ -356,7 +356,8 @@ class Store:
     def _vendor_dirs(self) -> list[str]:
         if not self.data_dir.is_dir():
             return []
-        return sorted(d.name for d in self.data_dir.iterdir() if d.is_dir() and _VENDOR_RE.match(d.name))
+        return sorted(d.name for d in self.data_dir.iterdir()  # "__*": the server's own state, not a vendor
+                      if d.is_dir() and _VENDOR_RE.match(d.name) and not d.name.startswith("__"))
 
     def _files(self, vendor: str) -> Iterator[Path]:
         directory = self.data_dir / _check_vendor(vendor)
