@@ -86,6 +86,8 @@ class Settings:
     log_format: str = "text"
     # One line per request on the `mockserver.access` logger.
     access_log: bool = True
+    # ASP.NET vendors (VBA) bind bodies as System.Text.Json's web defaults do; true = strict (see dialects/aspnet.py).
+    strict_binding: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -113,6 +115,7 @@ _PARSERS = {
     "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     "log_format": _one_of("text", "json"),
     "access_log": _bool,
+    "strict_binding": _bool,
 }
 
 
