@@ -159,6 +159,9 @@ _NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?
 # a date, or date + 'T' + hh:mm[:ss[.1-16 digits]] + optional Z / +hh / +hh:mm.
 _DATETIME_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})"
                             r"(\.[0-9]{1,16})?)?(Z|[+-]([0-9]{2})(?::([0-9]{2}))?)?)?", re.ASCII)
+# Emulation choice: System.Text.Json refuses offsets beyond +-14:00 (DateTimeOffset's range); the spec's
+# `format: date-time` is RFC 3339, which allows any hh:mm offset, so the mock takes those too.
+MAX_OFFSET_HOURS = 23
 INT_BOUNDS = {"System.Int32": (-(2**31), 2**31 - 1), "System.Int64": (-(2**63), 2**63 - 1)}
 
 
@@ -196,7 +199,7 @@ def datetime_text(value: str) -> str | None:
         return value + "T00:00:00"
     if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59:
         return None
-    if zone_h is not None and (int(zone_h) > 14 or int(zone_m or 0) > 59 or (int(zone_h) == 14 and int(zone_m or 0))):
+    if zone_h is not None and (int(zone_h) > MAX_OFFSET_HOURS or int(zone_m or 0) > 59):
         return None
     if zone is not None and zone != "Z" and zone_m is None:
         zone += ":00"
