@@ -98,6 +98,8 @@ class Settings:
     access_log: bool = True
     # Validated specs, keyed by content hash, so a start skips YAML parsing and validation; None = off.
     cache: Path | None = field(default_factory=default_cache_dir)
+    # ASP.NET vendors (VBA) bind bodies as System.Text.Json's web defaults do; true = strict (see dialects/aspnet.py).
+    strict_binding: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -126,6 +128,7 @@ _PARSERS = {
     "log_format": _one_of("text", "json"),
     "access_log": _bool,
     "cache": _cache_dir,
+    "strict_binding": _bool,
 }
 
 

@@ -156,6 +156,8 @@ def handle(op: Operation, dialect: Dialect, engine: Engine, settings: Settings, 
             headers=headers,
             body=parse_body(op),
             activity_id=activity_id,
+            raw_body=request.get_data(cache=True),
+            strict_binding=settings.strict_binding,
             fault_rules=once,
         )
     except Rejected as rejected:

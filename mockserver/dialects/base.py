@@ -32,6 +32,9 @@ class Call:
     headers: Mapping[str, str]  # lower-case names
     body: Any  # parsed JSON, or NO_BODY
     activity_id: str  # this request's id (VBA's debug.activityID, journal id)
+    raw_body: bytes = field(default=b"", compare=False)  # as sent (error positions quote it)
+    # Settings.strict_binding: an ASP.NET vendor refuses unknown properties, case mismatches and numeric strings.
+    strict_binding: bool = field(default=False, compare=False)
     # The control plane's view: this request's own fault rules (X-Mockserver-Fault header) and the
     # faults applied to it so far (filled by the fault hooks; shown in the journal).
     fault_rules: tuple[Any, ...] = field(default=(), compare=False)

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from marshmallow import ValidationError
 
 from ..batch import CREATED, DELETED, RESTORED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
-from ..schemas import field_for, flatten_errors
+from ..schemas import field_for, flatten_errors, merge_all_of
 from ..specs import Operation, entity_schema_class
 from ..store import Records, Transaction
 from .base import Call, Dialect, Reply, SeedTarget
@@ -25,6 +25,9 @@ ONLY_SENT_FIELDS = 2
 ONLY_SYSTEM_FIELDS = 4  # accepted; every field the mock knows is a system field, so it changes nothing
 OVERRIDE_READ_ONLY = 8
 ALLOW_DELETED_RELATION = 16
+# Emulation choice: the seed says "use them as bit mask", so a bit it does not define (1, 32, ...)
+# means nothing and is ignored, as a mask's reader ignores unknown flags (validation-level=3 is 2).
+DEFINED_BITS = ONLY_SENT_FIELDS | ONLY_SYSTEM_FIELDS | OVERRIDE_READ_ONLY | ALLOW_DELETED_RELATION
 
 # rollback-method values. Emulation choice: absent means ROLLBACK_ALL (the spec's parameter default,
 # which parameters.py applies; the fallback here only guards a spec that drops it).
@@ -58,6 +61,19 @@ def canonical_id(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         return value
+
+
+def canonical_uuids(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict:
+    """Every ``format: uuid`` value (relations, ``twilio_call_log_id``, ``oppty_product_relation.id``)
+    in its canonical spelling, as ``id`` is: stored once, found and compared by any spelling."""
+    out = dict(values)
+    for name, sub in schema.get("properties", {}).items():
+        sub, value = merge_all_of(sub), out.get(name)
+        if isinstance(value, str) and sub.get("format") == "uuid":
+            out[name] = canonical_id(value)
+        elif isinstance(value, Mapping) and "properties" in sub:
+            out[name] = canonical_uuids(sub, value)
+    return out
 
 
 # Emulation choice: the Error name of an injected item fault whose status has no documented name.
@@ -95,6 +111,11 @@ def entity_shape(op: Operation) -> tuple[Any, dict[str, None], list[str]]:
     input_name = op.extension["input"]
     nulls = {name: None for name, sub in op.entity_schema(input_name)["properties"].items() if sub.get("nullable")}
     return entity_schema_class(op, input_name)(), nulls, list(op.entity_schema()["properties"])
+
+
+def load_input(op: Operation, schema: Any, item: Any, *, partial: bool = False, key: Any = None) -> dict:
+    """A validated item of ``op``'s input schema, its uuids canonical."""
+    return canonical_uuids(op.entity_schema(op.extension["input"]), load_item(schema, item, partial=partial, key=key))
 
 
 def stamp(op: Operation, record: dict, previous: Mapping[str, Any] | None, *, sent: Mapping[str, Any],
@@ -181,8 +202,8 @@ class PipelinerDialect(Dialect):
                 key = record[target.key] = canonical_id(key)
             return key, record
         schema, nulls, order = entity_shape(op)
-        data = load_item(schema, record)
-        key = canonical_id(data[op.key]) if op.key in data else str(uuid.uuid4())
+        data = load_input(op, schema, record)
+        key = data[op.key] if op.key in data else str(uuid.uuid4())
         # An existing key is replaced, not updated: the seed is the whole record.
         stored = stamp(op, {**nulls, **data, op.key: key}, None, sent=data, now=pipeliner_timestamp(target.now))
         return key, {name: stored[name] for name in order if name in stored}
@@ -201,7 +222,7 @@ class PipelinerDialect(Dialect):
         schema, nulls, order = entity_shape(op)
         read_only = list(ext.get("read-only") or [])
         relations = ext.get("relations") or {}
-        checks = Checks(call.query.get("validation-level", 0))
+        checks = Checks(call.query.get("validation-level", 0) & DEFINED_BITS)
         now = pipeliner_timestamp(engine.clock())
         key_field = op.key
 
@@ -209,8 +230,8 @@ class PipelinerDialect(Dialect):
             if not isinstance(item, dict):
                 raise fail(PARAMETER_INVALID, [("", "Item is not a JSON object.")])
             updating = key_field in item
-            data = load_item(schema, item, partial=updating, key=item.get(key_field))
-            key = canonical_id(data[key_field]) if updating else None
+            data = load_input(op, schema, item, partial=updating, key=item.get(key_field))
+            key = data[key_field] if updating else None
             forbidden = [name for name in read_only if name in item and not checks.read_only_writable]
             if forbidden:
                 raise fail(PARAMETER_INVALID, [(name, "Read-only field (validation-level 8 allows overriding it).")

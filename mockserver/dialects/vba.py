@@ -1,19 +1,20 @@
 """VBA Software (VBAPI) dialect: ``PUT /<entities>-batch`` with a JSON array, answered 207.
 
-Every batch item gets its own ``{"id": [{"key", "value"}], "status", "body"}`` entry, in order:
-201 Created, 200 Updated, or 400 with every bad field named. Envelope: ``{data, error, debug}``.
+The body is bound first, as VBA's ASP.NET Core stack binds it (``aspnet.py``): a body that does not
+bind is a whole-request 400 and nothing runs. Then every item gets its own
+``{"id": [{"key", "value"}], "status", "body"}`` entry, in order: 201 Created, 200 Updated, or 400
+with every bad field named. Envelope: ``{data, error, debug}``.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Mapping
 
-from marshmallow import ValidationError
-
 from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
 from ..specs import Operation, entity_schema
 from ..store import Records, Transaction
+from .aspnet import STRICT, WEB_DEFAULTS, Binder, BindingFailed, JsonOptions, trace_id, validation_problem
 from .base import Call, Dialect, Reply, SeedTarget
 
 ITEM_STATUS = {CREATED: (201, "Created"), UPDATED: (200, "Updated")}
@@ -42,14 +43,20 @@ def key_maximum(op: Operation) -> int:
     return key_schema.get("maximum", INT_RANGES.get(key_schema.get("format", "int32"), (0, 2**31 - 1))[1])
 
 
-def echoed_key(op: Operation, key: Any) -> Any:
-    """The key to echo in a failed item's ``id``: the sent one, or None when it is not a valid key
-    (2147483648, "x"): an ``id`` names a record the client could read back (the spec's links do)."""
-    try:
-        entity_schema(op).fields[op.key].deserialize(key)
-    except ValidationError:
-        return None
-    return key
+def json_options(call: Call) -> JsonOptions:
+    """How VBA binds a body: System.Text.Json's web defaults (ASP.NET Core's), or the opt-in strict mode."""
+    return STRICT if call.strict_binding else WEB_DEFAULTS
+
+
+def key_value(key: Any) -> str | None:
+    """``data.id.value``: the key as a JSON string (seed 002 and the vendor's SDK type it string)."""
+    return None if key is None else str(key)
+
+
+def binding_error(call: Call, failure: BindingFailed) -> Reply:
+    """Emulation choice: [ApiController]'s ValidationProblemDetails, inside VBA's usual error envelope
+    (every VBA error answer is ``{data, error, debug}``; the spec's 400 says so too)."""
+    return Reply(400, envelope(None, call.activity_id, validation_problem(failure, trace_id(call.activity_id))))
 
 
 def nullable_fields(op: Operation) -> list[str]:
@@ -109,6 +116,10 @@ class VBADialect(Dialect):
             return self.error(400, "Bad Request", "The request body must be a JSON array of "
                               f"{call.operation.entity} objects.", activity_id=call.activity_id)
         op = call.operation
+        try:  # the framework binds the whole body before VBA's code sees an item
+            items = Binder(op.entity_schema(), op.entity, json_options(call), call.raw_body).bind_array(items)
+        except BindingFailed as failure:
+            return binding_error(call, failure)
         schema = entity_schema(op)
         now = vba_timestamp(engine.clock())
 
@@ -153,13 +164,11 @@ class VBADialect(Dialect):
 
     @staticmethod
     def _item_entry(op: Operation, outcome: ItemOutcome) -> dict:
-        identity = [{"key": op.key, "value": outcome.key}]
+        identity = [{"key": op.key, "value": key_value(outcome.key)}]
         if outcome.ok:
             status, body = ITEM_STATUS[outcome.result]
             return {"id": identity, "status": status, "body": body}
-        status = outcome.detail.get("status", INVALID_ITEM_STATUS)
-        return {"id": [{"key": op.key, "value": echoed_key(op, outcome.key)}], "status": status,
-                "body": outcome.message()}
+        return {"id": identity, "status": outcome.detail.get("status", INVALID_ITEM_STATUS), "body": outcome.message()}
 
 
 __all__ = ["VBADialect", "ItemFailed"]

@@ -3,7 +3,9 @@
 The VBA batch endpoints answer a schema-violating item with 207 (the vendor's documented partial
 success), so schemathesis.toml lists 207 as an expected status for them. That alone would let a
 mock that stores bad items pass; this check closes the gap: every item of a 207 batch that breaks
-the item schema must be reported as failed, and must not be what is stored under its key.
+the item schema once bound (README, VBA: names case-insensitive, numeric strings read as numbers,
+unknown properties skipped) must be reported as failed, and must not be what is stored under its key.
+A 400 that says the body did not bind must name a value the body really has.
 
 Pipeliner's batches answer 200 with one slot per item (rollback-method=1) or 422 (rollback-method=0),
 also for schema-violating items; `batch_failed_items_are_errors_and_not_stored` closes that gap the
@@ -109,6 +111,70 @@ def _assert_not_stored(url: str, headers: dict, document: dict, ext: dict, index
         f"item {index} was rejected but its values are stored under {ext['key']}={key}"
 
 
+_INTEGER_TEXT = re.compile(r"-?[0-9]+", re.ASCII)
+_NUMBER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?", re.ASCII)
+_SHORT_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2})?", re.ASCII)
+
+
+def _as_bound(item, schema: dict):
+    """A VBA item as System.Text.Json's web defaults bind it: a property matched case-insensitively,
+    a numeric string read as a number, an unknown property skipped, a date (or a time without
+    seconds) read as a full date-time. Only what this check must not call invalid; conversion
+    failures are the mock's 400."""
+    if not isinstance(item, dict):
+        return item
+    props = schema.get("properties", {})
+    folded = {name.upper(): name for name in props}
+    bound = {}
+    for sent, value in item.items():
+        name = sent if sent in props else folded.get(sent.upper())
+        if name is None:
+            continue
+        kind, fmt = props[name].get("type"), props[name].get("format")
+        if kind == "integer" and isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+            value = int(value)
+        elif kind == "number" and isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+            value = json.loads(value)
+        if fmt == "date-time" and isinstance(value, str) and _SHORT_DATETIME.fullmatch(value):
+            value += ":00" if "T" in value else "T00:00:00"
+        bound[name] = value
+    return bound
+
+
+def _names_a_sent_value(body, path: str) -> bool:
+    """``$[1].call_Length`` (or ``$[0]['a b']``) addresses a value of ``body``."""
+    node = body
+    for index, name, quoted in re.findall(r"\[(\d+)\]|\.([^.\[]+)|\['([^']*)'\]", path[1:]):
+        if index:
+            if not isinstance(node, list) or int(index) >= len(node):
+                return False
+            node = node[int(index)]
+        else:
+            if not isinstance(node, dict) or (name or quoted) not in node:
+                return False
+            node = node[name or quoted]
+    return path.startswith("$")
+
+
+@schemathesis.check
+def batch_unbound_body_names_its_bad_value(ctx, response, case):
+    """A VBA 400 ValidationProblemDetails names, by JSON path, a value the request body holds."""
+    if response.status_code != 400 or not isinstance(case.body, list):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    errors = error.get("errors") if isinstance(error, dict) else None
+    if not isinstance(errors, dict):
+        return None
+    assert errors, "a ValidationProblemDetails names at least one value"
+    for path in errors:
+        assert _names_a_sent_value(case.body, path), f"{path} names no value of the request body"
+    return True
+
+
 @schemathesis.check
 def batch_invalid_items_fail_and_are_not_stored(ctx, response, case):
     """A 207 batch: each invalid item is reported >= 400 and is not the record stored under its key."""
@@ -130,14 +196,15 @@ def batch_invalid_items_fail_and_are_not_stored(ctx, response, case):
     entries = response.json()["data"]
     assert len(entries) == len(case.body), "one data entry per input item"
     headers = {k: v for k, v in response.request.headers.items() if k.lower() != "content-length"}
-    for index, (item, entry) in enumerate(zip(case.body, entries)):
+    items = [_as_bound(item, item_schema) for item in case.body]
+    for index, (item, entry) in enumerate(zip(items, entries)):
         if validator.is_valid(item):
             continue
         assert entry["status"] >= 400, f"item {index} violates the schema but was reported {entry['status']}"
         key = item.get(ext["key"]) if isinstance(item, dict) else None
         if not isinstance(key, int) or isinstance(key, bool) or key == 0:
             continue
-        _assert_not_stored(url, headers, document, ext, index, case.body, key)
+        _assert_not_stored(url, headers, document, ext, index, items, key)
     return True
 
 

@@ -8,7 +8,7 @@ unmarked block or a marker no test uses. What runs each block today:
 
 - first-commands: the second command is what .ci/run runs, verbatim (checked here); the first runs
   verbatim in a fresh venv in tests/reliability/test_packaging.py (install, serve, answer, SIGTERM).
-- health, vba-examples: run verbatim by bash with real curl against a live server (URL pointed at it).
+- health, vba-examples, vba-binding: run verbatim by bash with real curl against a live server (URL pointed at it).
 - schemathesis: run verbatim against a live server, with bounds appended (2 examples, fuzzing phase,
   fixed seed); tests/conformance runs the full hunt.
 - docker-build, docker-run, docker-run-volume, docker-run-specs, ci-github, ci-gitlab: there is no
@@ -89,6 +89,18 @@ def test_readme_vba_examples(live_server):
         assert tx.records("CallTracking").get(1)["first_Name"] == "Ada"
         assert tx.records("CareCaseClinicalTrial").get(1)["study_Title"] == "Trial A"
         assert tx.records("Event").get(100)["reminder"] is True
+
+
+@needs_curl
+def test_readme_vba_binding_examples(live_server):
+    server = live_server()
+    out = run_readme_commands("vba-binding", server.url)
+    assert '"id": [{"key": "call_Key", "value": "20"}], "status": 201' in out, out
+    assert '"errors": {"$[1].call_Length": ["The JSON value could not be converted to System.Nullable`1[System.Int32]. ' \
+           'Path: $[1].call_Length | LineNumber: 0 | BytePositionInLine: 52."]}' in out, out
+    with Store(server.data).transaction("vbasoftware", "DEMO", write=False) as tx:
+        assert tx.records("CallTracking").all() == [tx.records("CallTracking").get(20)]
+        assert tx.records("CallTracking").get(20)["first_Name"] == "Ada" and "bogus" not in tx.records("CallTracking").get(20)
 
 
 def test_readme_schemathesis_command(live_server, tmp_path):

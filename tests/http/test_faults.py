@@ -51,7 +51,7 @@ def test_faults_item_error_fails_only_the_matched_item_in_the_vba_shape(client, 
     assert resp.status_code == 207 and resp.content_type == "application/json"
     data = resp.get_json()["data"]
     assert [d["status"] for d in data] == [201, 500, 201]
-    assert data[1] == {"id": [{"key": "call_Key", "value": 101}], "status": 500, "body": "disk full"}
+    assert data[1] == {"id": [{"key": "call_Key", "value": "101"}], "status": 500, "body": "disk full"}
     assert stored_keys(store) == [100, 102]
 
 

@@ -23,16 +23,17 @@ def journal(client, query=""):
 
 def test_journal_records_each_vendor_request_with_items_and_faults(client):
     client.post("/__mockserver/faults", json={"effect": "item-error", "index": 1, "times": 1})
-    client.put(BATCH, json=[{"call_Key": 1}, {"call_Key": 2}, {"call_Key": "x"}], headers=HEADERS)
+    long_name = "x" * 65
+    client.put(BATCH, json=[{"call_Key": 1}, {"call_Key": 2}, {"call_Key": 3, "first_Name": long_name}], headers=HEADERS)
     client.get("/__mockserver/health")  # the control plane is not journaled
     [entry] = journal(client)
     assert entry["method"] == "PUT" and entry["path"] == BATCH
     assert (entry["vendor"], entry["operation"], entry["tenant"], entry["status"]) == (
         "vbasoftware", "CreateOrUpdateBatchCallTracking", TENANT, 207)
-    assert entry["body"] == [{"call_Key": 1}, {"call_Key": 2}, {"call_Key": "x"}]
+    assert entry["body"] == [{"call_Key": 1}, {"call_Key": 2}, {"call_Key": 3, "first_Name": long_name}]
     assert [(i["index"], i["result"], i["key"]) for i in entry["items"]] == [
-        (0, "created", 1), (1, "failed", 2), (2, "failed", "x")]
-    assert entry["items"][2]["errors"] == [{"field": "call_Key", "message": "Not a valid integer."}]
+        (0, "created", 1), (1, "failed", 2), (2, "failed", 3)]
+    assert entry["items"][2]["errors"] == [{"field": "first_Name", "message": "Longer than maximum length 64."}]
     assert entry["faults"] == [{"rule": "f1", "effect": "item-error", "index": 1, "status": 500}]
     assert entry["headers"]["Vbasoftware-Database"] == TENANT and entry["time"].endswith("Z")
 

@@ -319,7 +319,7 @@ def test_pipeliner_missing_credentials_are_401(client, store, headers):
 
 
 @pytest.mark.parametrize("query,data,content_type,status,fragment", [
-    ("?validation-level=3", b"[]", "application/json", 400, "validation-level"),
+    ("?validation-level=-1", b"[]", "application/json", 400, "validation-level"),
     ("?rollback-method=2", b"[]", "application/json", 400, "rollback-method"),
     ("?rollback_method=1", b"[]", "application/json", 400, "rollback_method: Unknown query parameter."),
     ("", b'{"caller_id": "x"}', "application/json", 400, "JSON array"),

@@ -42,14 +42,14 @@ def assert_envelope(resp, status):
 @pytest.mark.parametrize("path,read,entity,key,item", ENDPOINTS, ids=ids)
 def test_vba_batch_creates_then_updates(client, store, path, read, entity, key, item):
     body = assert_envelope(put(client, path, [{key: 41, **item}]), 207)
-    assert body["data"] == [{"id": [{"key": key, "value": 41}], "status": 201, "body": "Created"}]
+    assert body["data"] == [{"id": [{"key": key, "value": "41"}], "status": 201, "body": "Created"}]
     assert body["error"] is None
     first = stored(store, entity, 41)
     assert first[key] == 41 and first["entry_User"] == "alice"
 
     changed = {**item, key: 41, "update_User": "spoofed"}
     body = assert_envelope(put(client, path, [changed]), 207)
-    assert body["data"][0] == {"id": [{"key": key, "value": 41}], "status": 200, "body": "Updated"}
+    assert body["data"][0] == {"id": [{"key": key, "value": "41"}], "status": 200, "body": "Updated"}
     second = stored(store, entity, 41)
     assert second["entry_Date"] == first["entry_Date"] and second["entry_User"] == "alice"
     assert second["update_User"] == "alice"  # server-managed: the client's value is replaced
@@ -64,7 +64,7 @@ def test_vba_batch_creates_then_updates(client, store, path, read, entity, key, 
 def test_vba_key_zero_assigns_next_keys(client, store, path, read, entity, key, item):
     put(client, path, [{key: 10, **item}])
     body = assert_envelope(put(client, path, [{key: 0, **item}, {key: 0, **item}]), 207)
-    assert [d["id"][0]["value"] for d in body["data"]] == [11, 12]
+    assert [d["id"][0]["value"] for d in body["data"]] == ["11", "12"]
     assert [d["status"] for d in body["data"]] == [201, 201]
     assert stored(store, entity, 11)[key] == 11 and stored(store, entity, 12)[key] == 12
     assert stored(store, entity, 0) is None
@@ -129,43 +129,31 @@ def test_vba_long_jwt_user_is_cut_to_the_column_length(client, store):
     assert stored(store, "CallTracking", 1)["entry_User"] == "x" * 20
 
 
+# What stays per item once the body is bound (see test_vba_binding.py for what fails the whole request).
 BAD_ITEMS = [
-    ({"call_Key": "7"}, "call_Key: Not a valid integer."),
     ({"call_Key": 7, "first_Name": "x" * 65}, "first_Name: Longer than maximum length 64."),
-    ({"call_Key": 7, "call_Start": "yesterday"}, "call_Start: Not a valid date-time."),
-    ({"call_Key": 7, "contacts_List": "yes"}, "contacts_List: Not a valid boolean."),
-    ({"call_Key": 7, "entry_Date": None}, "entry_Date: Field may not be null."),
-    ({"call_Key": 7, "nickname": "x"}, "nickname: Unknown field."),
-    ({"call_Key": 2**31}, "call_Key: Must be greater than or equal to"),
+    ({"call_Key": 7, "email_Address": "x" * 129}, "email_Address: Longer than maximum length 128."),
 ]
 
 
-@pytest.mark.parametrize("bad,message", BAD_ITEMS, ids=[m.split(":")[0] + "-" + str(i) for i, (_, m) in enumerate(BAD_ITEMS)])
+@pytest.mark.parametrize("bad,message", BAD_ITEMS, ids=[m.split(":")[0] for _, m in BAD_ITEMS])
 def test_vba_invalid_item_fails_alone(client, store, bad, message):
     items = [{"call_Key": 1, "first_Name": "ok"}, bad, {"call_Key": 3}]
     body = assert_envelope(put(client, "/vbasoftware/call-trackings-batch", items), 207)
     assert [d["status"] for d in body["data"]] == [201, 400, 201]
     assert message in body["data"][1]["body"]
+    assert body["data"][1]["id"] == [{"key": "call_Key", "value": "7"}]
     assert stored(store, "CallTracking", 1) is not None and stored(store, "CallTracking", 3) is not None
     assert stored(store, "CallTracking", 7) is None
 
 
 def test_vba_invalid_item_names_every_bad_field(client):
-    bad = {"call_Key": 4, "first_Name": 1, "email_Address": "x" * 129, "extra": True}
+    bad = {"call_Key": 4, "first_Name": "x" * 65, "email_Address": "x" * 129, "extra": True}
     body = put(client, "/vbasoftware/call-trackings-batch", [bad]).get_json()
     text = body["data"][0]["body"]
-    for name in ("first_Name", "email_Address", "extra"):
+    for name in ("first_Name", "email_Address"):
         assert name + ":" in text
-
-
-def test_vba_failed_item_echoes_its_key_only_when_it_is_a_valid_key(client, store):
-    """The `id` of a failed item names the record the client could read back (GET /call-trackings/{key},
-    the spec's links): a key beyond int32 or of the wrong type is echoed as null."""
-    items = [{"call_Key": 2**31}, {"call_Key": "7"}, {"call_Key": True}, {"call_Key": 7, "first_Name": 5}]
-    body = assert_envelope(put(client, "/vbasoftware/call-trackings-batch", items), 207)
-    assert [(d["status"], d["id"]) for d in body["data"]] == [
-        (400, [{"key": "call_Key", "value": None}])] * 3 + [(400, [{"key": "call_Key", "value": 7}])]
-    assert stored(store, "CallTracking", 7) is None
+    assert "extra" not in text  # unknown properties are ignored by the binder
 
 
 def test_vba_failed_update_keeps_the_stored_record(client, store):
@@ -292,4 +280,4 @@ def test_vba_data_survives_a_restart_of_a_real_server(live_server):
     assert status == 200 and headers["Content-Type"] == "application/json"
     assert body["data"]["first_Name"] == "Persisted"
     status, _, body = server.request("PUT", "/vbasoftware/call-trackings-batch", [{"call_Key": 0}], HEADERS)
-    assert body["data"][0]["id"][0]["value"] == key + 1  # the key sequence survives too
+    assert body["data"][0]["id"][0]["value"] == str(int(key) + 1)  # the key sequence survives too
