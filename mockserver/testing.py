@@ -65,6 +65,10 @@ def terminate(proc: subprocess.Popen, timeout: float) -> int:
 class MockServer:
     """``python -m mockserver serve`` in a subprocess, plus a small control-plane client."""
 
+    # Extra subprocess.Popen arguments, e.g. {"start_new_session": True} for a server whose whole
+    # process group a test kills (the gunicorn master and its workers) without hitting the test runner.
+    popen_options: Mapping[str, Any] = {}
+
     def __init__(self, *, data: str | os.PathLike | None = None, args: Sequence[str] = (),
                  env: Mapping[str, str] | None = None, startup_timeout: float = 20.0):
         self._tmp = None if data is not None else tempfile.mkdtemp(prefix="mockserver-")
@@ -85,7 +89,7 @@ class MockServer:
                "--data", str(self.data), *self.args]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, **self.popen_options)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 from pathlib import Path
 
 from mockserver.testing import MockServer, free_port  # noqa: F401  (re-exported)
@@ -33,3 +35,34 @@ class LiveServer(MockServer):
 
     def __init__(self, data: Path, args: tuple[str, ...] = (), env: dict | None = None):
         super().__init__(data=data, args=args, env=env)
+
+
+class KillableServer(LiveServer):
+    """A LiveServer in a process group of its own: a test can SIGKILL the gunicorn master with all its
+    workers (``kill_group``), or one worker (``kill_worker``), and start it again on the same data dir."""
+
+    popen_options = {"start_new_session": True}
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn master's children (its workers), from /proc."""
+        assert self.proc is not None
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                pids += [int(p) for p in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return sorted(set(pids))
+
+    def kill_group(self) -> None:
+        """SIGKILL of the master and every worker at once (a crash, a `docker kill`, an OOM kill)."""
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+        self.stop()  # closes the log; the process is already gone
+
+    def kill_worker(self, pid: int) -> None:
+        os.kill(pid, signal.SIGKILL)
