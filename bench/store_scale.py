@@ -181,13 +181,19 @@ class Row:
     skipped: str | None = None
     unit: str = "x"
 
+    error: str | None = None  # the measurement itself broke: counted as failed
+
     @property
     def result(self) -> str:
+        if self.error is not None:
+            return "ERROR"
         if self.skipped is not None or self.value is None:
             return "SKIPPED"
         return "PASS" if self.check(self.value) else "FAIL"
 
     def cells(self) -> list[str]:
+        if self.result == "ERROR":
+            return [self.what, self.error, "—", self.target, "ERROR (counted as failed)"]
         if self.result == "SKIPPED":
             return [self.what, self.measured or "—", "—", self.target, f"SKIPPED ({self.skipped})"]
         shown = f"{self.value:.2f}x" if self.unit == "x" else f"{self.value:.{2 if self.unit == 's' else 0}f} {self.unit}"
@@ -238,7 +244,7 @@ class Bench:
                 log(f"{name}: {reps} requests on each tenant ({n:,} and 10 records)")
                 times: dict[str, list[float]] = {"BIG": [], "SMALL": []}
                 for i in range(-2, reps):
-                    for tenant, key in (("SMALL", 5), ("BIG", n // 2)):
+                    for tenant, key in (("SMALL", 5), ("BIG", max(1, n // 2))):
                         took = op(tenant, key, i)
                         if i >= 0:
                             times[tenant].append(took)
@@ -503,7 +509,7 @@ def print_table(bench: Bench) -> None:
     for row in sorted(bench.rows, key=lambda r: next((i for i, p in enumerate(order) if r.what.startswith(p)), 99)):
         print("| " + " | ".join(cell.replace("|", "\\|") for cell in row.cells()) + " |")
     results = [row.result for row in bench.rows]
-    print(f"\ntargets: {results.count('PASS')} passed, {results.count('FAIL')} failed, "
+    print(f"\ntargets: {results.count('PASS')} passed, {results.count('FAIL') + results.count('ERROR')} failed, "
           f"{results.count('SKIPPED')} skipped", flush=True)
 
 
@@ -522,13 +528,24 @@ def main(argv: list[str] | None = None) -> int:
 
     skip_wrk = "--skip-wrk" if args.skip_wrk else ensure_wrk()
     skip_prism = "--skip-prism" if args.skip_prism else (skip_wrk or ensure_prism())
-    bench = Bench(records=args.records or (2000 if quick else 100_000), reps=args.reps or (5 if quick else 15),
-                  window_s=args.window or (2 if quick else 8), starts=args.starts or (3 if quick else 7),
+    def given(value, default):
+        return default if value is None else value
+
+    for name in ("records", "reps", "window", "starts", "chunk"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            parser.error(f"--{name} must be positive")
+    bench = Bench(records=given(args.records, 2000 if quick else 100_000), reps=given(args.reps, 5 if quick else 15),
+                  window_s=given(args.window, 2 if quick else 8), starts=given(args.starts, 3 if quick else 7),
                   chunk=args.chunk, skip_wrk=skip_wrk, skip_prism=skip_prism)
     started = time.monotonic()
     try:
         for phase in (bench.startup, bench.scale, bench.throughput):
-            phase()
+            try:
+                phase()
+            except Exception as error:  # noqa: BLE001 - the table still prints, with what broke
+                log(f"the {phase.__name__} phase broke: {error!r}")
+                bench.rows.append(Row(f"{phase.__name__} phase", "", None, "completes",
+                                      error=f"{type(error).__name__}: {error}"[:300].replace("\n", " ")))
     finally:
         shutil.rmtree(bench.tmp, ignore_errors=True)
     log(f"done in {time.monotonic() - started:.0f} s")
