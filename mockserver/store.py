@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Union
 
-from .store_files import RESERVED, StoreError, dumps, loads, read_internal
+from .store_files import RESERVED, StoreError, dumps_kept, loads, read_internal
 from .tenant_state import Path_, TenantState, extract, index_key
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class Records:
         doc_id = _doc_id(key)
         if not isinstance(record, dict):
             raise TypeError("record must be a dict")
-        raw = dumps(record)  # rejects non-JSON values here rather than at commit
+        raw = dumps_kept(record)  # rejects non-JSON values here rather than at commit
         self._bump_seq(key)
         if self._raw(doc_id) != raw:  # compared as JSON, since 1 == True
             self._over[doc_id] = raw

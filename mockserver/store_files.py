@@ -58,6 +58,13 @@ def dumps(value: Any) -> bytes:
             raise TypeError(str(exc)) from None
 
 
+def dumps_kept(value: Any) -> bytes:
+    """``dumps`` for a value kept in memory: an exact-size copy. Recent orjson releases return bytes
+    whose allocation keeps its whole write buffer (~8 KiB per record measured with 3.13), which
+    would make a 100k-record tenant cost ~900 MiB instead of ~200."""
+    return bytes(memoryview(dumps(value)))
+
+
 def loads(raw: bytes) -> Any:
     if _LONG_DIGITS.search(raw):
         return json.loads(raw)
@@ -145,7 +152,7 @@ def _read_whole(raw: bytes, path: Path) -> tuple[dict[str, Any], dict[str, Table
     if not isinstance(data, dict):
         raise StoreError(f"corrupt store file {path}: not a TinyDB database")
     internal = data.pop(RESERVED, None) or {}
-    tables = {name: {str(k): dumps(v) for k, v in docs.items()}
+    tables = {name: {str(k): dumps_kept(v) for k, v in docs.items()}
               for name, docs in data.items() if isinstance(docs, dict)}
     return internal, tables
 

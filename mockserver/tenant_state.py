@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import orjson
 
-from .store_files import (StoreError, Table, append_entry, create_journal, dumps, loads, open_journal,
+from .store_files import (StoreError, Table, append_entry, create_journal, dumps, dumps_kept, loads, open_journal,
                           read_checkpoint, read_entries, signature, sync_journal, write_checkpoint)
 
 logger = logging.getLogger(__name__)
@@ -42,10 +42,10 @@ def index_key(value: Any) -> bytes:
             value = sorted(value)
         except TypeError:
             pass
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    try:  # an exact-size copy: indexes keep these (see store_files.dumps_kept)
+        return bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
     except TypeError:
-        return dumps(value)
+        return dumps_kept(value)
 
 
 def extract(record: Any, path: Path_) -> Any:
@@ -158,7 +158,7 @@ class TenantState:
         for entry in entries:
             for entity, records in (entry.get("put") or {}).items():
                 for key, record in records.items():
-                    self._put(entity, key, dumps(record), record)
+                    self._put(entity, key, dumps_kept(record), record)
             for entity, keys in (entry.get("del") or {}).items():
                 for key in keys:
                     self._delete(entity, key)
