@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from .version import __version__
 from .config import Settings, StartupError, csv_set
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import __version__, jsontext
+from .. import jsontext, version
 from ..problems import BadRequest, NotFound
 from ..specs import served_document
 
@@ -45,7 +45,7 @@ def health():
          "operations": len(s.operations)}
         for s in server().specs
     ]
-    return jsonify({"status": "ok", "version": __version__, "specs": specs})
+    return jsonify({"status": "ok", "version": version.__version__, "specs": specs})
 
 
 @admin.post("/reset")
@@ -78,4 +78,4 @@ def get_spec(name: str):
     return jsonify(served_document(spec, base))
 
 
-from . import faults, journal, records  # noqa: E402,F401  (register their routes on the blueprint)
+from . import faults, index, journal, records  # noqa: E402,F401  (register their routes on the blueprint)
