@@ -1,40 +1,16 @@
 """The control plane under /__mockserver/ (described by specs/admin.yaml).
 
-This module: the blueprint, health, reset and specs. Fault rules, records and snapshots, and the
+This module: health, reset and specs (the blueprint is in blueprint.py). The index, fault rules, records and snapshots, and the
 request journal are in the sibling modules, registered on the same blueprint.
 """
 from __future__ import annotations
 
-from typing import Any
+from flask import jsonify, request
 
-from flask import Blueprint, current_app, jsonify, request
-
-from .. import jsontext, version
-from ..problems import BadRequest, NotFound
+from .. import version
+from ..problems import NotFound
 from ..specs import served_document
-
-admin = Blueprint("mockserver_admin", __name__, url_prefix="/__mockserver")
-
-
-def server():
-    return current_app.extensions["mockserver"]
-
-
-def json_body() -> Any:
-    """The request's JSON body (whatever its Content-Type label), or a 400 problem."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise BadRequest("A JSON request body is required.")
-    try:
-        return jsontext.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
-
-
-def known_vendor(vendor: str) -> str:
-    if vendor not in server().vendors:
-        raise NotFound(f"Unknown vendor {vendor!r}; known: {', '.join(server().vendors)}.")
-    return vendor
+from .blueprint import admin, known_vendor, server
 
 
 @admin.get("/health")
@@ -79,3 +55,5 @@ def get_spec(name: str):
 
 
 from . import faults, index, journal, records  # noqa: E402,F401  (register their routes on the blueprint)
+
+__all__ = ["admin"]

@@ -6,7 +6,7 @@ from flask import jsonify
 from ..faults import (VENDOR_LIMITS, FaultError, FaultRule, TooManyRules, limit_rules, parse_rules,
                       unknown_reference)
 from ..problems import BadRequest, Conflict, NotFound
-from . import admin, json_body, known_vendor, server
+from .blueprint import admin, json_body, known_vendor, server
 
 
 def _check_references(rules: list[FaultRule]) -> None:

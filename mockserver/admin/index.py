@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from .. import version
 from ..problems import NotFound
-from . import admin, server
+from .blueprint import admin, server
 
 SPECS = admin.url_prefix + "/specs"
 
