@@ -5,9 +5,10 @@ request journal are in the sibling modules, registered on the same blueprint.
 """
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 
 from .. import version
+from ..fuzzing import schemathesis_toml
 from ..problems import NotFound
 from ..specs import served_document
 from .blueprint import admin, known_vendor, server
@@ -44,14 +45,27 @@ def list_specs():
     return jsonify({"specs": [s.name for s in server().specs]})
 
 
-@admin.get("/specs/<name>")
-def get_spec(name: str):
-    """The loaded spec with ``servers`` pointing at this mock: `schemathesis run <this URL>` works."""
+def _loaded_spec(name: str):
     spec = server().spec(name)
     if spec is None:
         raise NotFound(f"No spec named {name!r}; loaded: {', '.join(s.name for s in server().specs)}.")
+    return spec
+
+
+@admin.get("/specs/<name>")
+def get_spec(name: str):
+    """The loaded spec with ``servers`` pointing at this mock: `schemathesis run <this URL>` works."""
     base = request.host_url.rstrip("/")
-    return jsonify(served_document(spec, base))
+    return jsonify(served_document(_loaded_spec(name), base))
+
+
+@admin.get("/specs/<name>/schemathesis.toml")
+def get_schemathesis_config(name: str):
+    """The schemathesis config for a run against this spec: its operations only, and the checks module."""
+    spec = _loaded_spec(name)
+    operation_ids = [op.get("operationId") for item in spec.document.get("paths", {}).values()
+                     if isinstance(item, dict) for op in item.values() if isinstance(op, dict)]
+    return Response(schemathesis_toml(spec.name, operation_ids), mimetype="application/toml")
 
 
 from . import faults, index, journal, records  # noqa: E402,F401  (register their routes on the blueprint)
