@@ -5,7 +5,7 @@ from flask import jsonify
 
 from ..faults import (VENDOR_LIMITS, FaultError, FaultRule, TooManyRules, limit_rules, parse_rules,
                       unknown_reference)
-from ..problems import BadRequest, Conflict, NotFound
+from ..problems import BadRequest, Conflict, NotFound, sentence
 from .blueprint import admin, json_body, known_vendor, server
 
 
@@ -28,7 +28,7 @@ def add_faults():
     try:
         rules = parse_rules(json_body())
     except FaultError as exc:
-        raise BadRequest(str(exc) + ".", errors=[{"field": f, "message": m} for f, m in exc.errors]) from None
+        raise BadRequest(sentence(str(exc)), errors=[{"field": f, "message": m} for f, m in exc.errors]) from None
     _check_references(rules)
     return _add(rules)
 

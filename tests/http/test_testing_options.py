@@ -7,11 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from mockserver.testing import MockServer, MockServerError, free_port
+from tests.readme import readme_block
 from tests.support import REPO
 
 VBA = {"x-api-key": "k", "Authorization": "Bearer t", "vbasoftware-database": "DEMO"}
@@ -77,7 +77,7 @@ INNER_TEST = '''
 import urllib.request
 
 def test_configured(mockserver):
-    assert mockserver.url == "http://127.0.0.1:{port}"
+    {port_check}
     health = mockserver.request("GET", "/__mockserver/health")[2]
     assert [s["name"] for s in health["specs"]] == ["vbasoftware"]
     assert [r["call_Key"] for r in mockserver.records("vbasoftware", "DEMO", "CallTracking")] == [3]
@@ -100,32 +100,37 @@ def run_pytest(where, *args: str) -> subprocess.CompletedProcess:
                           env=env, capture_output=True, text=True, timeout=120)
 
 
+SEED_YAML = """\
+vbasoftware:
+  DEMO:
+    CallTracking:
+      - {call_Key: 3, first_Name: Ada}
+"""
+
+
 @pytest.mark.parametrize("via", ["ini", "command line"])
 def test_testing_pytest_plugin_options(tmp_path, via):
-    """A downstream project (outside this repo) configures the fixture in its pytest.ini or on the command line."""
+    """A downstream project (outside this repo) configures the fixture in its pytest.ini (the README's,
+    verbatim) or on the command line, run from a subdirectory (ini paths are relative to the ini file)."""
     project = tmp_path / "project"
-    (project / "mock" / "specs").mkdir(parents=True)
-    shutil.copy(REPO / "specs" / "vbasoftware.yaml", project / "mock" / "specs")
-    (project / "mock" / "seed.json").write_text(json.dumps(SEED))
-    (project / "mock" / "faults.json").write_text(json.dumps({**FAULT, "times": 5}))
+    mock = project / "tests" / "mock"
+    (mock / "specs").mkdir(parents=True)
+    shutil.copy(REPO / "specs" / "vbasoftware.yaml", mock / "specs")
+    (mock / "seed.yaml").write_text(SEED_YAML)
+    (mock / "faults.json").write_text(json.dumps({**FAULT, "times": 5}))
     port = free_port()
-    (project / "test_downstream.py").write_text(INNER_TEST.format(port=port))
     if via == "ini":
-        (project / "pytest.ini").write_text(textwrap.dedent(f"""\
-            [pytest]
-            mockserver_specs = mock/specs
-            mockserver_seed = mock/seed.json
-            mockserver_faults = mock/faults.json
-            mockserver_env =
-                MOCKSERVER_API_KEYS=k
-                MOCKSERVER_JOURNAL_SIZE=10
-            mockserver_args = --port {port} --journal-size 5
-            """))
-        result = run_pytest(project)
+        (project / "pytest.ini").write_text(readme_block("pytest-ini"))
+        check = "assert mockserver.request('GET', '/__mockserver/requests')[2]['requests'] == []"
+        (project / "tests" / "test_downstream.py").write_text(INNER_TEST.format(port_check=check))
+        result = run_pytest(project / "tests")
     else:
         (project / "pytest.ini").write_text("[pytest]\nmockserver_args = --port 1\n")  # the flags win
-        result = run_pytest(project, "--mockserver-specs", "mock/specs", "--mockserver-seed", "mock/seed.json",
-                            "--mockserver-faults", "mock/faults.json", "--mockserver-env", "MOCKSERVER_API_KEYS=k",
+        check = f"assert mockserver.url == 'http://127.0.0.1:{port}'"
+        (project / "tests" / "test_downstream.py").write_text(INNER_TEST.format(port_check=check))
+        result = run_pytest(project, "--mockserver-specs", "tests/mock/specs", "--mockserver-seed",
+                            "tests/mock/seed.yaml", "--mockserver-faults", "tests/mock/faults.json",
+                            "--mockserver-env", "MOCKSERVER_API_KEYS=k", "--mockserver-env", "MOCKSERVER_JOURNAL_SIZE=7",
                             "--mockserver-args", f"--port {port}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout
@@ -137,3 +142,10 @@ def test_testing_pytest_plugin_refuses_a_bad_env_line(tmp_path):
     result = run_pytest(tmp_path)
     assert result.returncode != 0
     assert "mockserver_env: 'MOCKSERVER_API_KEYS' is not a KEY=VALUE line." in result.stdout + result.stderr
+
+
+def test_testing_readme_mockserver_class_example(tmp_path):
+    """The README's MockServer example, verbatim, in a fresh interpreter outside the repo."""
+    result = subprocess.run([sys.executable, "-c", readme_block("mockserver-class")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
