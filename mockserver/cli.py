@@ -63,7 +63,8 @@ def serve(host, port, specs, data, workers, seed, faults, journal_size, limits) 
     try:
         app = create_app(settings)
     except (SpecError, StartupError) as exc:
-        _startup_failed(exc)
+        click.echo(f"mockserver: {exc}", err=True)
+        sys.exit(2)
     run(app, settings)
 
 
