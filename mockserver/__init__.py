@@ -1,7 +1,7 @@
 """mockserver: a stateful mock of vendor batch create-or-update APIs, for contract testing."""
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def create_app(settings=None):

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from .admin import admin
+from .admin.index import index, unknown_path
 from .batch import Engine
 from .config import Settings, StartupError
 from .dialects import known_actions
@@ -68,6 +69,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["mockserver"] = server
     register_operations(app, specs, server.engine, settings, faults, server.journal)
     app.register_blueprint(admin)
+    app.add_url_rule("/", "index", index, methods=["GET"])
     app.register_error_handler(HTTPException, _http_problem)
     app.register_error_handler(Problem, _problem)
     app.register_error_handler(Exception, _unexpected)
@@ -103,7 +105,9 @@ def _problem(problem: Problem) -> Response:
 
 def _http_problem(exc: HTTPException) -> Response:
     """Routing errors (unknown path, method not allowed, body too large) as RFC 7807."""
-    response = _problem(from_status(exc.code or 500, exc.description or ""))
+    problem = unknown_path(request.path) if isinstance(exc, NotFound) else from_status(exc.code or 500,
+                                                                                        exc.description or "")
+    response = _problem(problem)
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value

@@ -12,15 +12,20 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from marshmallow import Schema, ValidationError
 
 from .schemas import flatten_errors
 from .store import Store, Transaction
 
-if TYPE_CHECKING:
-    from .dialects.base import Call
+
+class BatchCall(Protocol):
+    """What the engine reads of a request (dialects.base.Call has it): whose store, for the log line."""
+
+    operation: Any  # an Operation: .vendor, .operation_id
+    tenant: str
+
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +79,7 @@ class _Rollback(Exception):
 
 
 Step = Callable[[Transaction, int, Any], ItemOutcome]
-ItemFault = Callable[["Call", int, Any], "ItemFailed | None"]
+ItemFault = Callable[[BatchCall, int, Any], "ItemFailed | None"]
 
 
 def utc_now() -> datetime:
@@ -101,17 +106,17 @@ class Engine:
         self.item_fault = item_fault
 
     @contextmanager
-    def read(self, call: "Call") -> Iterator[Transaction]:
+    def read(self, call: BatchCall) -> Iterator[Transaction]:
         with self.store.transaction(call.operation.vendor, call.tenant, write=False) as tx:
             yield tx
 
     @contextmanager
-    def write(self, call: "Call") -> Iterator[Transaction]:
+    def write(self, call: BatchCall) -> Iterator[Transaction]:
         """A single-record write (not a batch): one transaction, one file write."""
         with self.store.transaction(call.operation.vendor, call.tenant) as tx:
             yield tx
 
-    def run_batch(self, call: "Call", items: Sequence[Any], step: Step, *,
+    def run_batch(self, call: BatchCall, items: Sequence[Any], step: Step, *,
                   all_or_nothing: bool = False) -> BatchResult:
         started = time.perf_counter()
         outcomes: list[ItemOutcome] = []
@@ -134,7 +139,7 @@ class Engine:
                  (time.perf_counter() - started) * 1000)
         return result
 
-    def _run_item(self, call: "Call", tx: Transaction, index: int, item: Any, step: Step) -> ItemOutcome:
+    def _run_item(self, call: BatchCall, tx: Transaction, index: int, item: Any, step: Step) -> ItemOutcome:
         try:
             fault = self.item_fault(call, index, item) if self.item_fault else None
             if fault is not None:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from .version import __version__
 from .config import Settings, StartupError, csv_set
-from .specs import SpecError
 
 
 def _settings(**flags) -> Settings:
@@ -16,6 +15,11 @@ def _settings(**flags) -> Settings:
         return Settings.from_env(**flags)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _startup_failed(exc: Exception) -> None:
+    click.echo(f"mockserver: {exc}", err=True)
+    sys.exit(2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,11 +49,17 @@ def serve(host, port, specs, data, workers, seed, faults, journal_size, limits) 
     """Serve every spec of the specs directory on the embedded TinyDB store."""
     settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers, seed=seed, faults=faults,
                          journal_size=journal_size, limits=None if limits is None else csv_set(limits))
-    from .app import create_app
     from .logs import configure_logging
-    from .serving import run
+    from .serving import check_bind, run
 
     configure_logging(settings.log_level, settings.log_format)
+    try:
+        check_bind(settings.host, settings.port)  # before the specs load: a busy port fails at once
+    except StartupError as exc:
+        _startup_failed(exc)
+    from .app import create_app
+    from .specs import SpecError
+
     try:
         app = create_app(settings)
     except (SpecError, StartupError) as exc:
@@ -64,14 +74,13 @@ def serve(host, port, specs, data, workers, seed, faults, journal_size, limits) 
 def check(specs) -> None:
     """Load and validate the specs; exit non-zero with a clear message if one cannot be served."""
     from .dialects import known_actions
-    from .specs import load_specs
+    from .specs import SpecError, load_specs
 
     settings = _settings(specs=specs)
     try:
         loaded = load_specs(settings.specs, known_actions)
     except SpecError as exc:
-        click.echo(f"mockserver: {exc}", err=True)
-        sys.exit(2)
+        _startup_failed(exc)
     for spec in loaded:
         what = "control plane" if spec.extension.get("control-plane") else f"{len(spec.operations)} operations"
         click.echo(f"ok  {spec.path.name}: {what} under {spec.prefix or '/'}")

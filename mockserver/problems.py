@@ -60,6 +60,11 @@ class InternalError(Problem):
     title = "Internal Server Error"
 
 
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop (a joined validator message often brings its own)."""
+    return text.rstrip().rstrip(".") + "."
+
+
 def from_status(code: int, detail: str = "") -> Problem:
     """A Problem for any status (used for werkzeug's HTTPExceptions)."""
     for cls in (BadRequest, NotFound, MethodNotAllowed, Conflict, UnsupportedMediaType, InternalError):

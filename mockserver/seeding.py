@@ -19,6 +19,7 @@ from .batch import ItemFailed, utc_now
 from .dialects import DIALECTS
 from .dialects.base import SeedTarget
 from .jsontext import non_finite_path
+from .problems import sentence
 from .schemas import flatten_errors, schema_for
 from .specs import Spec
 from .store import Store
@@ -192,7 +193,7 @@ def import_snapshot(store: Store, specs: list[Spec], snapshot: Any,
         snapshot = _SnapshotSchema().load(snapshot) if isinstance(snapshot, Mapping) else None
     except ValidationError as exc:
         problems = "; ".join(f"{p}: {m}" for p, m in flatten_errors(exc.messages))
-        raise SeedError(f"Not a snapshot: {problems}.") from None
+        raise SeedError(sentence(f"Not a snapshot: {problems}")) from None
     if snapshot is None:
         raise SeedError("Not a snapshot: expected a JSON object {\"vendors\": {...}}.")
     vendors = sorted({s.vendor for s in specs if s.vendor and s.dialect})
@@ -252,5 +253,5 @@ def _checked_records(scratch: Store, specs: list[Spec], snapshot: dict, user: st
                         table.put(got_key, value)
                         entities.setdefault(entity, []).append((got_key, value))
     if failed:  # named in the message: a snapshot's records are addressed by path, not by index
-        raise SeedError("Not a snapshot: " + _describe(failed).replace("Seeded records", "Records") + ".")
+        raise SeedError(sentence("Not a snapshot: " + _describe(failed).replace("Seeded records", "Records")))
     return checked

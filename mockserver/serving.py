@@ -9,14 +9,16 @@ Windows).
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 from typing import Any, Callable
 
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
-from .config import Settings
+from .config import Settings, StartupError
 from .logs import AccessLog
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,32 @@ class _MockServerApplication(BaseApplication):
 
 def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+# Why a bind failed, in words (gunicorn itself retries for ~6 s, then says only "Can't connect").
+BIND_CAUSES = {
+    errno.EADDRINUSE: "is already in use",
+    errno.EADDRNOTAVAIL: "is not an address of this machine",
+    errno.EACCES: "needs more privileges (ports below 1024 are reserved)",
+}
+
+
+def check_bind(host: str, port: int) -> None:
+    """Bind and release the address as gunicorn will (SO_REUSEADDR), so a busy port or a bad host
+    fails at once with a StartupError naming the address and the cause."""
+    address = bind_address(host, port)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {address}: the host does not resolve ({exc.strerror}).") from None
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(sockaddr)
+        except OSError as exc:
+            cause = BIND_CAUSES.get(exc.errno, f"cannot be bound ({exc.strerror})")
+            raise StartupError(f"{address} {cause}.") from None
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:

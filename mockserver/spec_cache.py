@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def _key(raw: bytes) -> str:
-    from . import __version__
+    from .version import __version__
     try:
         validator = metadata.version("openapi-spec-validator")
     except metadata.PackageNotFoundError:

@@ -16,8 +16,10 @@ fixture is requested or the class is used.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -38,6 +40,8 @@ except ImportError:  # the context manager works without pytest
     pytest = None  # type: ignore[assignment]
 
 ADMIN = "/__mockserver"
+RULE_STATE = ("id", "uses", "remaining")  # what GET /faults adds to a rule
+FileOrData = "str | os.PathLike | Mapping[str, Any] | list | None"
 
 
 class MockServerError(RuntimeError):
@@ -69,23 +73,40 @@ class MockServer:
     # process group a test kills (the gunicorn master and its workers) without hitting the test runner.
     popen_options: Mapping[str, Any] = {}
 
-    def __init__(self, *, data: str | os.PathLike | None = None, args: Sequence[str] = (),
-                 env: Mapping[str, str] | None = None, startup_timeout: float = 20.0):
-        self._tmp = None if data is not None else tempfile.mkdtemp(prefix="mockserver-")
+    def __init__(self, port: int | None = None, env: Mapping[str, str] | None = None,
+                 specs: str | os.PathLike | None = None, seed: FileOrData = None, faults: FileOrData = None,
+                 args: Sequence[str] = (), *, data: str | os.PathLike | None = None,
+                 startup_timeout: float = 20.0):
+        """``port``: the port to listen on (else ``--port`` in ``args``, else ``MOCKSERVER_PORT`` in
+        ``env``, else a free one); ``url`` is always the address it listens on. ``specs``: a directory
+        of specs; ``seed``/``faults``: a file, or the data itself (written to a JSON file); ``env``:
+        settings (``MOCKSERVER_*``); ``args``: more ``mockserver serve`` flags."""
+        self._tmp = tempfile.mkdtemp(prefix="mockserver-")
         self.data = Path(data) if data is not None else Path(self._tmp) / "data"
-        self.args, self.env, self.startup_timeout = tuple(args), dict(env or {}), startup_timeout
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.data.parent / f"mockserver-{self.port}.log"
+        self.env, self.startup_timeout = dict(env or {}), startup_timeout
+        args_port, rest = _take_option(tuple(args), "--port")
+        host, rest = _take_option(rest, "--host")
+        port = port if port is not None else args_port or self.env.get("MOCKSERVER_PORT")
+        self.host = host or self.env.get("MOCKSERVER_HOST") or "127.0.0.1"
+        self.port = int(port) if port is not None else free_port()
+        self.url = f"http://{_client_host(self.host)}:{self.port}"
+        files = {"--specs": specs, "--seed": _as_file(seed, Path(self._tmp) / "seed.json"),
+                 "--faults": _as_file(faults, Path(self._tmp) / "faults.json")}
+        self.args = tuple(a for flag, value in files.items() if value is not None for a in (flag, str(value))) + rest
+        self.log_path = Path(self._tmp) / f"mockserver-{self.port}.log"
         self.proc: subprocess.Popen | None = None
+        # What a full reset returns to: the seeded records (a snapshot) and the fault rules of the start.
+        self.seeded: dict | None = None
+        self.startup_faults: list[dict] = []
 
     # --- process ----------------------------------------------------------------------------------
 
     def start(self) -> "MockServer":
+        _check_free(self.host, self.port)  # else the health check below could reach another server there
         package_root = str(Path(__file__).resolve().parent.parent)  # works from a source checkout too
         pythonpath = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
         env = {**os.environ, "PYTHONPATH": pythonpath, **self.env}
-        cmd = [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        cmd = [sys.executable, "-m", "mockserver", "serve", "--host", self.host, "--port", str(self.port),
                "--data", str(self.data), *self.args]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
@@ -98,11 +119,18 @@ class MockServer:
             try:
                 with urllib.request.urlopen(self.url + ADMIN + "/health", timeout=1) as resp:
                     if resp.status == 200:
-                        return self
+                        return self._started()
             except OSError:  # URLError, ConnectionError, timeouts
                 time.sleep(0.05)
         self.stop()
         raise MockServerError(f"mockserver did not become healthy in {self.startup_timeout}s: {self.log()}")
+
+    def _started(self) -> "MockServer":
+        if "--seed" in self.args:
+            self.seeded = self.snapshot()
+        self.startup_faults = [{k: v for k, v in rule.items() if k not in RULE_STATE and v is not None}
+                               for rule in self.faults()]
+        return self
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then kill after ``timeout``; returns the exit status."""
@@ -117,10 +145,9 @@ class MockServer:
         return self.start()
 
     def close(self) -> None:
-        """Stop, and remove the temp data dir if this object made it."""
+        """Stop, and remove the temp dir (its log, seed and fault files, and the data dir if this object made it)."""
         self.stop()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> "MockServer":
         return self.start()
@@ -169,11 +196,16 @@ class MockServer:
 
     def reset(self, vendor: str | None = None, tenant: str | None = None) -> None:
         """Delete stored data (all, a vendor's, a tenant's); a full reset also drops the fault
-        rules and the journal, so each test starts from a clean mock."""
+        rules and the journal, then restores what the start set up (the seed file's records, the
+        fault file's and the limits' rules, fresh), so each test starts from the same mock."""
         self.admin("POST", "/reset", vendor=vendor, tenant=tenant)
         if vendor is None and tenant is None:
             self.admin("DELETE", "/faults")
             self.admin("DELETE", "/requests")
+            if self.seeded is not None:
+                self.restore(self.seeded)
+            if self.startup_faults:
+                self.admin("POST", "/faults", self.startup_faults)
 
     def seed(self, vendor: str, tenant: str, entity: str, records: list[dict]) -> list[dict]:
         """Store records as if written (validated, defaults applied); returns them as stored."""
@@ -210,6 +242,46 @@ class MockServer:
         return self.admin("PUT", "/snapshot", snapshot)["imported"]
 
 
+def _take_option(args: tuple[str, ...], flag: str) -> tuple[str | None, tuple[str, ...]]:
+    """The last value of ``flag`` (``--port 1`` or ``--port=1``) and the args without it."""
+    value, rest, i = None, [], 0
+    while i < len(args):
+        if args[i] == flag and i + 1 < len(args):
+            value, i = args[i + 1], i + 2
+            continue
+        if args[i].startswith(flag + "="):
+            value = args[i][len(flag) + 1:]
+        else:
+            rest.append(args[i])
+        i += 1
+    return value, tuple(rest)
+
+
+def _check_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise MockServerError(f"{_client_host(host)}:{port} is already in use." if exc.errno == errno.EADDRINUSE
+                                  else f"cannot listen on {host}:{port}: {exc.strerror}.") from None
+
+
+def _client_host(host: str) -> str:
+    """Where a client reaches a server bound to ``host`` (the wildcard addresses: via loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
+def _as_file(value: FileOrData, path: Path) -> str | os.PathLike | None:
+    """A seed or fault file as given, or the data (a mapping or list) written to ``path`` as JSON."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value))
+    return path
+
+
 def _query_value(value: Any) -> Any:
     """A datetime as the RFC 3339 UTC text the server wants (a naive one is local time); else as is."""
     if isinstance(value, datetime):
@@ -223,12 +295,60 @@ def _records_path(vendor: str, tenant: str, entity: str) -> str:
 
 # --- pytest plugin ---------------------------------------------------------------------------------
 
+# (ini name, help): each also a command-line option --mockserver-<name> that wins over the ini value.
+PYTEST_OPTIONS = {
+    "specs": "directory of OpenAPI specs the server serves (default: the shipped specs)",
+    "seed": "JSON/YAML file of records seeded at startup; each test starts from them",
+    "faults": "JSON/YAML file of fault rules active from startup",
+    "env": "server settings, KEY=VALUE lines (e.g. MOCKSERVER_API_KEYS=ci-key)",
+    "args": "more `mockserver serve` flags, shell-quoted (e.g. --port 19150 --journal-size 50)",
+}
+
+
+def _pytest_addoption(parser: Any) -> None:
+    group = parser.getgroup("mockserver", "the mockserver fixture (mockserver.testing)")
+    for name, help_text in PYTEST_OPTIONS.items():
+        if name == "env":
+            parser.addini("mockserver_env", help_text, type="linelist", default=[])
+            group.addoption("--mockserver-env", action="append", metavar="KEY=VALUE", help=help_text)
+        else:
+            parser.addini("mockserver_" + name, help_text, default="")
+            group.addoption("--mockserver-" + name, metavar=name.upper(), help=help_text)
+
+
+def server_options(config: Any) -> dict[str, Any]:
+    """MockServer's keyword arguments from the command line, else the ini file; relative paths are
+    relative to the ini file's directory (ini) or the current directory (command line)."""
+    ini_dir = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
+    cli_dir = Path(config.invocation_params.dir)
+    options: dict[str, Any] = {}
+    for name in ("specs", "seed", "faults"):
+        given, base = config.getoption("--mockserver-" + name, default=None), cli_dir
+        if not given:
+            given, base = config.getini("mockserver_" + name), ini_dir
+        if given:
+            options[name] = str(base / Path(given).expanduser())
+    lines = config.getoption("--mockserver-env", default=None) or config.getini("mockserver_env")
+    env = {}
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"mockserver_env: {line!r} is not a KEY=VALUE line.")
+        env[key.strip()] = value.strip()
+    options["env"] = env
+    options["args"] = tuple(shlex.split(config.getoption("--mockserver-args", default=None)
+                                        or config.getini("mockserver_args")))
+    return options
+
+
 if pytest is not None:
+    pytest_addoption = _pytest_addoption
 
     @pytest.fixture(scope="session")
-    def mockserver_process() -> Iterator[MockServer]:
-        """One real server for the session (started on first use, stopped at the end)."""
-        server = MockServer().start()
+    def mockserver_process(pytestconfig: Any) -> Iterator[MockServer]:
+        """One real server for the session (started on first use, stopped at the end), configured by
+        the ini options mockserver_specs, _seed, _faults, _env, _args (or --mockserver-* flags)."""
+        server = MockServer(**server_options(pytestconfig)).start()
         try:
             yield server
         finally:

@@ -9,7 +9,18 @@ import pytest
 
 import mockserver.testing
 from mockserver import create_app
+from tests.shipping import package_index_problem
 from tests.support import LiveServer, free_port  # noqa: F401  (re-exported for test modules)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A `network` test (it pip-installs into a fresh venv) is skipped, with the reason, when the
+    package index cannot be reached; it runs wherever it can (CI, .ci/run)."""
+    if item.get_closest_marker("network") is not None:
+        problem = package_index_problem()
+        if problem is not None:
+            pytest.skip(f"network: {problem}")
 
 
 def pytest_configure(config):

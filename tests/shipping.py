@@ -7,6 +7,7 @@ are read from it, and only the container's absolute paths are mapped onto temp d
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,3 +297,24 @@ class DockerEmulator:
     def close(self) -> None:
         for running in self.started:
             running.stop()
+
+
+PROBE_PACKAGE = "tinydb"  # small, and a dependency: an index that cannot give it cannot install us
+PROBE_TIMEOUT_S = 10
+
+
+@functools.lru_cache(maxsize=None)
+def package_index_problem() -> str | None:
+    """None when pip (as configured here) can download a package, else why not: the reason a
+    `network` test is skipped with. Asked once per session, with a short timeout."""
+    with tempfile.TemporaryDirectory() as dest:
+        try:
+            result = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-cache-dir",
+                                     "--timeout", "5", "--retries", "0", "--dest", dest, PROBE_PACKAGE],
+                                    capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, cwd=dest)
+        except subprocess.TimeoutExpired:
+            return f"the package index did not answer `pip download {PROBE_PACKAGE}` within {PROBE_TIMEOUT_S} s"
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"the package index cannot be reached (`pip download {PROBE_PACKAGE}`: {last})"
+    return None

@@ -1,40 +1,17 @@
 """The control plane under /__mockserver/ (described by specs/admin.yaml).
 
-This module: the blueprint, health, reset and specs. Fault rules, records and snapshots, and the
+This module: health, reset and specs (the blueprint is in blueprint.py). The index, fault rules, records and snapshots, and the
 request journal are in the sibling modules, registered on the same blueprint.
 """
 from __future__ import annotations
 
-from typing import Any
+from flask import Response, jsonify, request
 
-from flask import Blueprint, current_app, jsonify, request
-
-from .. import __version__, jsontext
-from ..problems import BadRequest, NotFound
+from .. import version
+from ..fuzzing import schemathesis_toml
+from ..problems import NotFound
 from ..specs import served_document
-
-admin = Blueprint("mockserver_admin", __name__, url_prefix="/__mockserver")
-
-
-def server():
-    return current_app.extensions["mockserver"]
-
-
-def json_body() -> Any:
-    """The request's JSON body (whatever its Content-Type label), or a 400 problem."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise BadRequest("A JSON request body is required.")
-    try:
-        return jsontext.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
-
-
-def known_vendor(vendor: str) -> str:
-    if vendor not in server().vendors:
-        raise NotFound(f"Unknown vendor {vendor!r}; known: {', '.join(server().vendors)}.")
-    return vendor
+from .blueprint import admin, known_vendor, server
 
 
 @admin.get("/health")
@@ -45,7 +22,7 @@ def health():
          "operations": len(s.operations)}
         for s in server().specs
     ]
-    return jsonify({"status": "ok", "version": __version__, "specs": specs})
+    return jsonify({"status": "ok", "version": version.__version__, "specs": specs})
 
 
 @admin.post("/reset")
@@ -68,14 +45,29 @@ def list_specs():
     return jsonify({"specs": [s.name for s in server().specs]})
 
 
-@admin.get("/specs/<name>")
-def get_spec(name: str):
-    """The loaded spec with ``servers`` pointing at this mock: `schemathesis run <this URL>` works."""
+def _loaded_spec(name: str):
     spec = server().spec(name)
     if spec is None:
         raise NotFound(f"No spec named {name!r}; loaded: {', '.join(s.name for s in server().specs)}.")
+    return spec
+
+
+@admin.get("/specs/<name>")
+def get_spec(name: str):
+    """The loaded spec with ``servers`` pointing at this mock: `schemathesis run <this URL>` works."""
     base = request.host_url.rstrip("/")
-    return jsonify(served_document(spec, base))
+    return jsonify(served_document(_loaded_spec(name), base))
 
 
-from . import faults, journal, records  # noqa: E402,F401  (register their routes on the blueprint)
+@admin.get("/specs/<name>/schemathesis.toml")
+def get_schemathesis_config(name: str):
+    """The schemathesis config for a run against this spec: its operations only, and the checks module."""
+    spec = _loaded_spec(name)
+    operation_ids = [op.get("operationId") for item in spec.document.get("paths", {}).values()
+                     if isinstance(item, dict) for op in item.values() if isinstance(op, dict)]
+    return Response(schemathesis_toml(spec.name, operation_ids), mimetype="application/toml")
+
+
+from . import faults, index, journal, records  # noqa: E402,F401  (register their routes on the blueprint)
+
+__all__ = ["admin"]

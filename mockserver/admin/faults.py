@@ -5,8 +5,8 @@ from flask import jsonify
 
 from ..faults import (VENDOR_LIMITS, FaultError, FaultRule, TooManyRules, limit_rules, parse_rules,
                       unknown_reference)
-from ..problems import BadRequest, Conflict, NotFound
-from . import admin, json_body, known_vendor, server
+from ..problems import BadRequest, Conflict, NotFound, sentence
+from .blueprint import admin, json_body, known_vendor, server
 
 
 def _check_references(rules: list[FaultRule]) -> None:
@@ -28,7 +28,7 @@ def add_faults():
     try:
         rules = parse_rules(json_body())
     except FaultError as exc:
-        raise BadRequest(str(exc) + ".", errors=[{"field": f, "message": m} for f, m in exc.errors]) from None
+        raise BadRequest(sentence(str(exc)), errors=[{"field": f, "message": m} for f, m in exc.errors]) from None
     _check_references(rules)
     return _add(rules)
 

@@ -5,7 +5,7 @@ from flask import jsonify, request
 
 from ..journal import MAX_LIMIT, JournalQuery, parse_timestamp
 from ..problems import BadRequest
-from . import admin, server
+from .blueprint import admin, server
 
 
 def _integer(name: str, low: int, high: int) -> int | None:

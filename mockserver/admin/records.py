@@ -13,7 +13,7 @@ from ..seeding import (
     read_records,
     seed_records,
 )
-from . import admin, json_body, server
+from .blueprint import admin, json_body, server
 
 
 def _translate(exc: Exception):

@@ -9,8 +9,9 @@ unmarked block or a marker no test uses. What runs each block today:
 - first-commands: the second command is what .ci/run runs, verbatim (checked here); the first runs
   verbatim in a fresh venv in tests/reliability/test_packaging.py (install, serve, answer, SIGTERM).
 - health, vba-examples, vba-binding: run verbatim by bash with real curl against a live server (URL pointed at it).
-- schemathesis: run verbatim against a live server, with bounds appended (2 examples, fuzzing phase,
-  fixed seed); tests/conformance runs the full hunt.
+- fuzz-vbasoftware, fuzz-vcclive, fuzz-pipeliner: the server started with the recipe's settings, the
+  other commands run verbatim from a temp dir outside the repo with bounds appended (2 examples,
+  fuzzing phase, fixed seed); tests/conformance runs the full hunt.
 - docker-build, docker-run, docker-run-volume, docker-run-specs, ci-github, ci-gitlab: there is no
   Docker engine here, so tests/reliability/test_dockerfile.py emulates `docker build` (the Dockerfile's
   stages, without Docker) and `docker run`/`docker stop` (the image's CMD with its ENV, the `-e`, `-v`
@@ -21,16 +22,20 @@ It also checks that the configuration table has a row for every Settings field's
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
 from mockserver.config import ENV_PREFIX, Settings
 from mockserver.store import Store
-from tests.readme import readme_blocks, readme_commands, run_readme_commands
+from tests.readme import DOCUMENTED_URLS, readme_blocks, readme_commands, run_readme_commands
 from tests.support import REPO
 
 CALLERS = re.compile(r"""(?:readme_block|readme_commands|run_readme_commands)\(\s*["']([\w-]+)["']""")
@@ -103,16 +108,36 @@ def test_readme_vba_binding_examples(live_server):
         assert tx.records("CallTracking").get(20)["first_Name"] == "Ada" and "bogus" not in tx.records("CallTracking").get(20)
 
 
-def test_readme_schemathesis_command(live_server, tmp_path):
-    server = live_server()
-    shutil.copy(REPO / "schemathesis.toml", tmp_path)  # run where a user would, keeping its cache out of the repo
-    (command,) = readme_commands("schemathesis")
-    assert command.startswith("schemathesis ") and "http://127.0.0.1:8080/__mockserver/specs/" in command
-    bounded = command.replace("http://127.0.0.1:8080", server.url) + " --max-examples 2 --phases fuzzing --seed 7"
-    result = subprocess.run(["bash", "-c", bounded], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
+# Each vendor's fuzz recipe: the server's start line, then the commands run in another terminal.
+FUZZ_RECIPES = {
+    "vbasoftware": lambda: readme_commands("fuzz-vbasoftware"),
+    "vcclive": lambda: readme_commands("fuzz-vcclive"),
+    "pipeliner": lambda: readme_commands("fuzz-pipeliner"),
+}
+
+
+@needs_curl
+@pytest.mark.parametrize("vendor", sorted(FUZZ_RECIPES))
+def test_readme_fuzz_recipe(live_server, tmp_path, vendor):
+    """Verbatim (bounds appended: 2 examples, fuzzing phase, fixed seed), from a directory outside the
+    repository, with the installed package's schemathesis and hooks (no PYTHONPATH, no SCHEMATHESIS_HOOKS)."""
+    serve, fetch, fuzz = FUZZ_RECIPES[vendor]()
+    *assignments, program, command = shlex.split(serve)
+    assert (program, command) == ("mockserver", "serve") and all("=" in a for a in assignments), serve
+    server = live_server(env=dict(a.split("=", 1) for a in assignments))
+    assert fetch.startswith("curl ") and fuzz.startswith("schemathesis --config-file ")
+    script = "\n".join([fetch, fuzz + " --max-examples 2 --phases fuzzing --seed 7"])
+    for url in DOCUMENTED_URLS:
+        script = script.replace(url, server.url)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SCHEMATHESIS_HOOKS")}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\d+ generated, \d+ passed", result.stdout), result.stdout[-2000:]
+    assert "Unmatched filters" not in result.stdout and "ST401" not in result.stdout, result.stdout[-3000:]
+    assert 'hooks = "mockserver.schemathesis_hooks"' in (tmp_path / f"{vendor}.toml").read_text()
+    assert not REPO.resolve() in tmp_path.resolve().parents
 
 
 def test_readme_configuration_table_lists_every_setting():

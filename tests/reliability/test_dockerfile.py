@@ -80,6 +80,7 @@ def health(url: str) -> dict:
         return json.loads(resp.read())
 
 
+@pytest.mark.network  # the image fixture pip-installs the wheel into a fresh venv
 def test_image_entrypoint_serves_until_sigterm_and_healthcheck_passes(image, docker):
     """The CMD with the Dockerfile's ENV in the venv the runtime stage installed; only the port (a free
     one), the data path (a temp dir) and the bind address (loopback) are changed by the emulator."""
@@ -99,6 +100,7 @@ def test_image_entrypoint_serves_until_sigterm_and_healthcheck_passes(image, doc
     assert re.search(r'mockserver\.access 127\.0\.0\.1 "GET /__mockserver/health" 200 ', text), text
 
 
+@pytest.mark.network  # the image fixture pip-installs the wheel into a fresh venv
 def test_readme_docker_commands_run_against_the_image(image, docker):
     (build,) = readme_commands("docker-build")
     docker.command(build)
@@ -147,6 +149,7 @@ def run_ci_commands(commands: list[str], documented: str, container, env) -> Non
         assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
 
 
+@pytest.mark.network  # the image fixture pip-installs the wheel into a fresh venv
 def test_readme_ci_examples_run_against_the_image(image, docker):
     docker.tags.add(CI_IMAGE)  # the README: built from this Dockerfile, then pushed under this name
     port = image.runtime.env["MOCKSERVER_PORT"]

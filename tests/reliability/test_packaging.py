@@ -8,10 +8,14 @@ import subprocess
 import urllib.request
 import zipfile
 
+import pytest
+
 import mockserver
 from tests.readme import readme_commands
 from tests.shipping import INSTALL_TIMEOUT_S, build_context, clean_env, make_venv, sh, wait_until
 from tests.support import REPO, free_port
+
+pytestmark = pytest.mark.network  # every test here pip-installs into a fresh venv
 
 SHIPPED_SPECS = sorted(p.name for p in (REPO / "specs").glob("*.yaml"))
 VERSION_LINE = f"mockserver, version {mockserver.__version__}"
@@ -21,7 +25,7 @@ def test_packaging_wheel_ships_the_specs_as_package_data(image):
     names = zipfile.ZipFile(image.wheel).namelist()
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("mockserver/specs/") and n.endswith(".yaml")) \
         == SHIPPED_SPECS
-    assert "mockserver/serving.py" in names and not [n for n in names if n.startswith(("tests/", "specs/"))]
+    assert "mockserver/serving.py" in names and "mockserver/schemathesis_hooks/__init__.py" in names and not [n for n in names if n.startswith(("tests/", "specs/"))]
 
 
 def test_packaging_installed_console_script_and_module_report_version(image, tmp_path):

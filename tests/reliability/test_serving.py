@@ -6,6 +6,9 @@ import http.client
 import json
 import re
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -112,3 +115,30 @@ def test_serving_a_long_query_string_reaches_the_app(live_server, tmp_path):
     assert status == 200 and headers["Content-Type"] == "application/json" and body == {"count": 0}
     status, headers, body = server.request("GET", f"/__mockserver/requests?status={'9' * 20_000}")
     assert status == 400 and headers["Content-Type"] == "application/problem+json" and "status" in body["detail"]
+
+
+def _serve(*args: str, cwd) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--data", str(cwd / "data"), *args],
+                            cwd=cwd, capture_output=True, text=True, timeout=30)
+    return result, time.monotonic() - started
+
+
+def test_serving_busy_port_fails_at_once_naming_the_address(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result, elapsed = _serve("--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"mockserver: 127.0.0.1:{port} is already in use."
+    # gunicorn alone retries for ~6 s; the check before it answers in about the interpreter's start-up
+    assert elapsed < 3, elapsed
+    assert not (tmp_path / "data").exists()  # nothing was started
+
+
+def test_serving_unknown_host_fails_naming_the_cause(tmp_path):
+    result, _ = _serve("--host", "no-such-host.invalid", "--port", "8080", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockserver: cannot listen on no-such-host.invalid:8080: the host does not resolve")
+    assert result.stderr.strip().endswith(").") and ".." not in result.stderr

@@ -1,7 +1,7 @@
-"""Schemathesis checks of our own, loaded with SCHEMATHESIS_HOOKS=tests.conformance.hooks.
+"""Checks of the VBA and Pipeliner batches (loaded through mockserver.schemathesis_hooks).
 
 The VBA batch endpoints answer a schema-violating item with 207 (the vendor's documented partial
-success), so schemathesis.toml lists 207 as an expected status for them. That alone would let a
+success), so the served schemathesis config lists 207 as an expected status for them. That alone would let a
 mock that stores bad items pass; this check closes the gap: every item of a 207 batch that breaks
 the item schema once bound (README, VBA: names case-insensitive, numeric strings read as numbers,
 unknown properties skipped) must be reported as failed, and must not be what is stored under its key.
@@ -24,10 +24,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import schemathesis
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 
-from mockserver.config import shipped_specs_dir
-from mockserver.specs import EXTENSION, dereference
-
 import yaml
+
+from ..config import shipped_specs_dir
+from ..specs import EXTENSION, dereference
 
 
 @lru_cache(maxsize=None)
@@ -263,6 +263,3 @@ def batch_failed_items_are_errors_and_not_stored(ctx, response, case):
             _assert_not_stored(url, headers, document, ext, index, case.body, key)
     return True
 
-
-# VCC Live's batch check and its snapshot hook live in their own module.
-from tests.conformance import hooks_vcclive  # noqa: E402,F401

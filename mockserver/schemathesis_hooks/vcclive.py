@@ -1,7 +1,7 @@
-"""Schemathesis hooks for VCC Live's batch calls (loaded through tests.conformance.hooks).
+"""Schemathesis hooks for VCC Live's batch calls (loaded through mockserver.schemathesis_hooks).
 
 VCC Live answers a batch with HTTP 200 even when elements fail (the failed ones are listed in
-``errors`` with their ``index``), so schemathesis.toml lists 200 as an expected status for negative
+``errors`` with their ``index``), so the served schemathesis config lists 200 as an expected status for negative
 data of the two batch operations. This check closes the gap that opens: every element that breaks
 the element schema must be listed in ``errors`` with its index and be missing from ``response``,
 and failed elements must change nothing: no select value appears that only a failed element names,
@@ -20,10 +20,10 @@ from typing import Any
 import schemathesis
 from openapi_schema_validator import OAS30Validator
 
-from mockserver.config import shipped_specs_dir
-from mockserver.specs import EXTENSION, dereference
-
 import yaml
+
+from ..config import shipped_specs_dir
+from ..specs import EXTENSION, dereference
 
 ELEMENT_SCHEMAS = {"modify-records-batch": "RecordElement", "modify-dispositions-batch": "DispositionElement"}
 MAX_PROBED = 20  # records read before/after one batch, to keep a fuzz run fast
