@@ -88,23 +88,63 @@ def journal_body(raw: bytes, masker: Masker) -> tuple[Any, bool]:
         return masker.text(text), False
 
 
+ANY_BODY = object()  # the body filter's "not given" (null is a body one may look for)
+
+
 @dataclass(frozen=True)
 class JournalQuery:
-    """Filters of GET /__mockserver/requests (all optional)."""
+    """Filters of the journal's calls (all optional): each given one must hold."""
 
     vendor: str | None = None
     operation: str | None = None
     tenant: str | None = None
     status: int | None = None
     since: datetime | None = None
+    path: str | None = None
+    method: str | None = None  # compared upper-cased
+    header: tuple[str, str] | None = None  # (name, value): the name case-insensitive, the value exact
+    body: Any = ANY_BODY  # a JSON value the request body contains (json_contains)
     limit: int | None = None
 
+    def given(self) -> dict[str, Any]:
+        """The filters given, as a client wrote them (for messages)."""
+        named = {"vendor": self.vendor, "operation": self.operation, "tenant": self.tenant,
+                 "status": self.status, "path": self.path, "method": self.method,
+                 "since": None if self.since is None else utc_timestamp(self.since),
+                 "header": None if self.header is None else f"{self.header[0]}:{self.header[1]}"}
+        return {**{k: v for k, v in named.items() if v is not None}, **({} if self.body is ANY_BODY else {"body": self.body})}
+
+    def mismatches(self, entry: Mapping[str, Any]) -> list[str]:
+        """The names of the filters ``entry`` fails (none: it matches)."""
+        failed = [name for name, want in (("vendor", self.vendor), ("operation", self.operation),
+                                          ("tenant", self.tenant), ("status", self.status), ("path", self.path))
+                  if want is not None and entry.get(name) != want]
+        if self.method is not None and entry.get("method") != self.method.upper():
+            failed.append("method")
+        if self.since is not None and entry["_at"] < self.since:
+            failed.append("since")
+        if self.header is not None:
+            name, value = self.header[0].lower(), self.header[1]
+            if not any(k.lower() == name and v == value for k, v in (entry.get("headers") or {}).items()):
+                failed.append("header")
+        if self.body is not ANY_BODY and (entry.get("body_truncated") or not json_contains(entry.get("body"), self.body)):
+            failed.append("body")
+        return failed
+
     def matches(self, entry: Mapping[str, Any]) -> bool:
-        return ((self.vendor is None or entry["vendor"] == self.vendor)
-                and (self.operation is None or entry["operation"] == self.operation)
-                and (self.tenant is None or entry["tenant"] == self.tenant)
-                and (self.status is None or entry["status"] == self.status)
-                and (self.since is None or entry["_at"] >= self.since))
+        return not self.mismatches(entry)
+
+
+def json_contains(got: Any, want: Any) -> bool:
+    """JSON containment: an object holds every field given (each contained), an array holds each
+    element given (somewhere), anything else is JSON-equal (1 is not true)."""
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(k in got and json_contains(got[k], v) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(got, list) and all(any(json_contains(g, w) for g in got) for w in want)
+    if isinstance(want, bool) or isinstance(got, bool):
+        return type(want) is type(got) and want == got
+    return want == got
 
 
 LOCK = "journal"
@@ -147,7 +187,7 @@ class Journal:
             if (index + 1) * self.segment <= first_kept:
                 path.unlink(missing_ok=True)
 
-    def _entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[dict[str, Any]]:
         """The entries of the ring, oldest first (read under the lock: a consistent view)."""
         with self.shared.locked(LOCK) as fd:
             entries = self._read(fd)
@@ -170,13 +210,13 @@ class Journal:
 
     def find(self, query: JournalQuery) -> list[dict[str, Any]]:
         """Matching entries, oldest first; with ``limit`` the most recent ``limit`` of them."""
-        found = [e for e in self._entries() if query.matches(e)]
+        found = [e for e in self.entries() if query.matches(e)]
         if query.limit is not None:
             found = found[-query.limit:] if query.limit else []
         return [{k: v for k, v in e.items() if not k.startswith("_")} for e in found]
 
     def count(self, query: JournalQuery) -> int:
-        return sum(1 for e in self._entries() if query.matches(e))
+        return sum(1 for e in self.entries() if query.matches(e))
 
     def clear(self) -> int:
         with self.shared.locked(LOCK) as fd:
