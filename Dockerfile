@@ -16,14 +16,13 @@ FROM python:3.12-slim
 # are the image's defaults. MOCKSERVER_SPECS is unset: the specs shipped in the package are served;
 # mount a directory and set MOCKSERVER_SPECS=/specs to serve your own. MOCKSERVER_API_KEYS and
 # MOCKSERVER_DEFAULT_USER keep the package defaults (any API key; audit user "mockserver").
-# One worker (8 threads): fault rules and the request journal live in a worker's memory, so a test
-# that sets a fault or reads the journal must always reach the same process.
+# MOCKSERVER_WORKERS is unset: one worker (8 threads) per CPU core the container may use; fault rules,
+# the journal and the limits are shared by all workers (under /data/__mockserver).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MOCKSERVER_HOST=0.0.0.0 \
     MOCKSERVER_PORT=8080 \
     MOCKSERVER_DATA=/data \
-    MOCKSERVER_WORKERS=1 \
     MOCKSERVER_LOG_LEVEL=INFO \
     MOCKSERVER_LOG_FORMAT=text \
     MOCKSERVER_ACCESS_LOG=true

@@ -17,6 +17,7 @@ from .faults import FaultBook, FaultError, limit_rules, load_rules_file, unknown
 from .journal import Journal
 from .problems import PROBLEM_JSON, InternalError, Problem, from_status
 from .seeding import SeedError, apply_seed_file
+from .shared import SharedDir
 from .specs import Spec, load_specs
 from .store import Store
 from .views import item_fault_hook, register_operations
@@ -57,10 +58,12 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings = Settings.from_env(**dict(settings or {}))
     specs = load_specs(settings.specs, known_actions, settings.cache)
     store = Store(settings.data)
-    faults = FaultBook()
+    shared = SharedDir(settings.data)
+    shared.clear()  # a server starts with no rules and an empty journal (before its workers fork)
+    faults = FaultBook(shared)
     server = MockServer(settings=settings, specs=specs, store=store,
                         engine=Engine(store, item_fault=item_fault_hook(faults)), faults=faults,
-                        journal=Journal(settings.journal_size))
+                        journal=Journal(shared, settings.journal_size))
     start_control_plane(server)
 
     app = Flask(__name__)

@@ -36,7 +36,7 @@ def main() -> None:
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Data directory for the TinyDB files [MOCKSERVER_DATA; default ./mockserver-data].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes [MOCKSERVER_WORKERS; default 1].")
+              help="Worker processes [MOCKSERVER_WORKERS; default: one per CPU core].")
 @click.option("--seed", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="JSON/YAML file of records to seed at startup [MOCKSERVER_SEED].")
 @click.option("--faults", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,

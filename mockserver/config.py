@@ -56,6 +56,15 @@ def _one_of(*choices: str):
     return parse
 
 
+def cores() -> int:
+    """The CPU cores this process may run on (a container's cpuset included): the default worker count,
+    since fault rules, the journal and the limits are shared by all workers (shared.py)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS has no sched_getaffinity
+        return os.cpu_count() or 1
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -78,7 +87,7 @@ class Settings:
     port: int = 8080
     specs: Path = field(default_factory=shipped_specs_dir)
     data: Path = Path("mockserver-data")
-    workers: int = 1
+    workers: int = field(default_factory=cores)
     # Empty = accept any non-empty API key (the default a CI user wants); else only these.
     api_keys: frozenset[str] = frozenset()
     # Audit user when the bearer token is not a JWT naming one.

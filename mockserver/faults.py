@@ -12,27 +12,30 @@ field values (equality); its effect is one of:
 - ``require-user-agent``: a request without a ``User-Agent`` header → 403.
 
 Request-level rules are checked before the dialect's action (in views.py), item-level ones through
-``Engine.item_fault`` (batch.py). ``times: N`` makes a rule expire after N applications. The rule
-store is process-wide and thread-safe; the rules are kept in memory (not in the data dir).
+``Engine.item_fault`` (batch.py). ``times: N`` makes a rule expire after exactly N applications in
+total: the rules, their use counts and their token buckets are one state file shared by every worker
+process of the server (shared.py), updated under its lock.
 """
 from __future__ import annotations
 
 import copy
-import itertools
+import dataclasses
+import hashlib
 import json
 import logging
 import math
-import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import yaml
 from marshmallow import ValidationError
 
 from .jsontext import non_finite_path
 from .schemas import flatten_errors, schema_for
+from .shared import SharedDir
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,9 @@ EFFECTS = (ITEM_ERROR, REQUEST_ERROR, DELAY, TIMEOUT, RATE_LIMIT, REQUIRE_USER_A
 MAX_DELAY_MS = 10_000
 MAX_TOTAL_DELAY_MS = 2 * MAX_DELAY_MS  # several delay rules on one request add up to at most this
 MAX_RETRY_AFTER = 3600
-MAX_RULES = 1000  # rules held at once; more is a 409 (memory stays bounded)
+MAX_RULES = 1000  # rules held at once; more is a 409 (the shared state file stays small)
+MAX_BUCKETS = 1000  # token buckets kept per rate-limit rule; full (idle) ones are dropped first
+STATE_FILE = "faults.state"
 # Emulation choices: defaults of each effect (README "Emulation choices").
 DEFAULT_STATUS = {ITEM_ERROR: 500, REQUEST_ERROR: 500, TIMEOUT: 504, RATE_LIMIT: 429, REQUIRE_USER_AGENT: 403}
 DEFAULT_TIMEOUT_MS = 1000
@@ -129,7 +134,8 @@ class FaultRule:
     times: int | None = None  # None: until deleted
     id: str = ""
     uses: int = 0
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+    # Token buckets: hashed client key → [tokens, last refill] (a credential never reaches the disk).
+    buckets: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
     @property
     def item_level(self) -> bool:
@@ -181,12 +187,15 @@ class FaultRule:
     def take_token(self, key: str, now: float) -> float | None:
         """Token bucket: None when a token was taken, else the seconds until one is available."""
         rate, burst = float(self.rate or 25), float(self.burst or 50)
-        tokens, last = self._buckets.get(key, (burst, now))
+        key = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        tokens, last = self.buckets.get(key, (burst, now))
         tokens = min(burst, tokens + (now - last) * rate)
+        if len(self.buckets) >= MAX_BUCKETS and key not in self.buckets:
+            self.buckets = {k: b for k, b in self.buckets.items() if b[0] + (now - b[1]) * rate < burst}
         if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
+            self.buckets[key] = [tokens - 1, now]
             return None
-        self._buckets[key] = (tokens, now)
+        self.buckets[key] = [tokens, now]
         return (1 - tokens) / rate
 
 
@@ -251,45 +260,70 @@ def load_rules_file(path: Path) -> list[FaultRule]:
 
 
 class FaultBook:
-    """The process's fault rules, in the order they were added; thread-safe."""
+    """The server's fault rules, in the order they were added: one state file shared by all workers.
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+    A request first checks the rules without the lock (the file is replaced atomically); only when a
+    stored rule may apply does it take the lock, re-read and apply them, so a request no rule
+    concerns costs a stat, and use counts are exact across threads and processes."""
+
+    def __init__(self, shared: SharedDir, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
-        self._rules: list[FaultRule] = []
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self.clock, self.sleep = clock, sleep
+        # monotonic: CLOCK_MONOTONIC is one clock for every process of the machine (Linux, macOS).
+        self.shared, self.clock, self.sleep = shared, clock, sleep
+
+    def _state(self) -> dict[str, Any]:
+        return self.shared.read(STATE_FILE, {"next": 1, "rules": []})
+
+    def _rules(self) -> list[FaultRule]:
+        return [FaultRule(**copy.deepcopy(data)) for data in self._state()["rules"]]
+
+    @contextmanager
+    def _editing(self) -> Iterator[tuple[dict[str, Any], list[FaultRule]]]:
+        """The rules, fresh under the lock; what the block leaves in the list (unexpired) is saved."""
+        with self.shared.locked(STATE_FILE):
+            state = dict(self._state())
+            rules = self._rules()
+            yield state, rules
+            state["rules"] = [dataclasses.asdict(r) for r in rules if not r.expired]
+            self.shared.write(STATE_FILE, state)
 
     def add(self, rules: Iterable[FaultRule]) -> list[FaultRule]:
         rules = list(rules)
-        with self._lock:
-            if len(self._rules) + len(rules) > MAX_RULES:
+        with self._editing() as (state, held):
+            if len(held) + len(rules) > MAX_RULES:
                 raise TooManyRules(f"At most {MAX_RULES} fault rules are held at once "
-                                   f"({len(self._rules)} now); delete some first.")
+                                   f"({len(held)} now); delete some first.")
             for rule in rules:
-                rule.id = f"f{next(self._ids)}"
-                self._rules.append(rule)
+                rule.id, state["next"] = f"f{state['next']}", state["next"] + 1
+                held.append(rule)
         for rule in rules:
             log.info("fault rule %s added: %s", rule.id, rule.to_dict())
         return rules
 
     def all(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [rule.to_dict() for rule in self._rules]
+        return [rule.to_dict() for rule in self._rules()]
 
     def get(self, rule_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            rule = next((r for r in self._rules if r.id == rule_id), None)
-            return None if rule is None else rule.to_dict()
+        rule = next((r for r in self._rules() if r.id == rule_id), None)
+        return None if rule is None else rule.to_dict()
 
     def delete(self, rule_id: str | None = None) -> int:
         """Delete one rule (by id) or all; returns how many were deleted."""
-        with self._lock:
-            before = len(self._rules)
-            self._rules = [r for r in self._rules if rule_id is not None and r.id != rule_id]
-            return before - len(self._rules)
+        with self._editing() as (_, rules):
+            before = len(rules)
+            rules[:] = [r for r in rules if rule_id is not None and r.id != rule_id]
+            return before - len(rules)
 
     # --- applying ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _applying(self, may_apply: Callable[[FaultRule], bool]) -> Iterator[list[FaultRule]]:
+        """The stored rules to apply, under the lock, if one of them may apply; else none, unlocked."""
+        if not any(not r.expired and may_apply(r) for r in self._rules()):
+            yield []
+            return
+        with self._editing() as (_, rules):
+            yield rules
 
     def before_action(self, target: Target, once: Sequence[FaultRule] = ()) -> tuple[list[dict], RequestFault | None]:
         """Apply the request-level rules (stored ones, then this request's ``once`` rules from the
@@ -298,8 +332,8 @@ class FaultBook:
         applied: list[dict] = []
         delay_ms = 0
         answer: RequestFault | None = None
-        with self._lock:
-            for rule in [*self._rules, *once]:
+        with self._applying(lambda r: not r.item_level and r.matches_request(target)) as stored:
+            for rule in [*stored, *once]:
                 if rule.item_level or rule.expired or not rule.matches_request(target):
                     continue
                 if rule.effect == DELAY:
@@ -314,7 +348,6 @@ class FaultBook:
                         delay_ms += waited["delay_ms"]
                     self._used(rule, applied, status=answer.status, **waited)
                     break
-            self._rules = [r for r in self._rules if not r.expired]
         if delay_ms:
             self.sleep(min(delay_ms, MAX_TOTAL_DELAY_MS) / 1000)
         return applied, answer
@@ -322,12 +355,14 @@ class FaultBook:
     def item_failure(self, target: Target, index: int, item: Any,
                      once: Sequence[FaultRule] = ()) -> FaultRule | None:
         """The first item-level rule matching this item (its use is counted), or None."""
-        with self._lock:
-            for rule in [*self._rules, *once]:
-                if (rule.item_level and not rule.expired and rule.matches_request(target)
-                        and rule.matches_item(index, item)):
+        def hit(rule: FaultRule) -> bool:
+            return (rule.item_level and not rule.expired and rule.matches_request(target)
+                    and rule.matches_item(index, item))
+
+        with self._applying(hit) as stored:
+            for rule in [*stored, *once]:
+                if hit(rule):
                     rule.uses += 1
-                    self._rules = [r for r in self._rules if not r.expired]
                     log.info("fault %s: item %d of %s failed (status %d)", rule.id or "header", index,
                              target.operation, rule.answer_status)
                     return rule

@@ -1,18 +1,24 @@
-"""The request journal: a bounded ring buffer of the vendor requests served, credentials masked.
+"""The request journal: a bounded ring of the vendor requests served, credentials masked.
 
-Only vendor API requests are journaled (not the control plane). Memory stays bounded: at most
-``size`` entries (``MOCKSERVER_JOURNAL_SIZE``), each body cut to ``MAX_BODY_CHARS``.
+Only vendor API requests are journaled (not the control plane). The journal is shared by every
+worker process of the server (shared.py): entries are JSON lines appended, under one lock, to
+segment files of ``segment`` entries each, numbered by a counter kept in the lock file. Recording
+costs one append (plus, once per segment, dropping the segments that fell out of the ring),
+whatever the journal holds. At most ``size`` entries (``MOCKSERVER_JOURNAL_SIZE``) are answered,
+each body cut to ``MAX_BODY_CHARS``. An entry is written before its response is sent, so a worker
+killed later loses nothing answered; a line cut short by a kill is skipped when reading.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
-import threading
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from . import jsontext
+from .shared import SharedDir
 
 MASK = "***"
 # Header names whose values are credentials whatever the spec says (plus every apiKey scheme's name).
@@ -82,54 +88,144 @@ def journal_body(raw: bytes, masker: Masker) -> tuple[Any, bool]:
         return masker.text(text), False
 
 
+ANY_BODY = object()  # the body filter's "not given" (null is a body one may look for)
+
+
 @dataclass(frozen=True)
 class JournalQuery:
-    """Filters of GET /__mockserver/requests (all optional)."""
+    """Filters of the journal's calls (all optional): each given one must hold."""
 
     vendor: str | None = None
     operation: str | None = None
     tenant: str | None = None
     status: int | None = None
     since: datetime | None = None
+    path: str | None = None
+    method: str | None = None  # compared upper-cased
+    header: tuple[str, str] | None = None  # (name, value): the name case-insensitive, the value exact
+    body: Any = ANY_BODY  # a JSON value the request body contains (json_contains)
     limit: int | None = None
 
+    def given(self) -> dict[str, Any]:
+        """The filters given, as a client wrote them (for messages)."""
+        named = {"vendor": self.vendor, "operation": self.operation, "tenant": self.tenant,
+                 "status": self.status, "path": self.path, "method": self.method,
+                 "since": None if self.since is None else utc_timestamp(self.since),
+                 "header": None if self.header is None else f"{self.header[0]}:{self.header[1]}"}
+        return {**{k: v for k, v in named.items() if v is not None}, **({} if self.body is ANY_BODY else {"body": self.body})}
+
+    def mismatches(self, entry: Mapping[str, Any]) -> list[str]:
+        """The names of the filters ``entry`` fails (none: it matches)."""
+        failed = [name for name, want in (("vendor", self.vendor), ("operation", self.operation),
+                                          ("tenant", self.tenant), ("status", self.status), ("path", self.path))
+                  if want is not None and entry.get(name) != want]
+        if self.method is not None and entry.get("method") != self.method.upper():
+            failed.append("method")
+        if self.since is not None and entry["_at"] < self.since:
+            failed.append("since")
+        if self.header is not None:
+            name, value = self.header[0].lower(), self.header[1]
+            if not any(k.lower() == name and v == value for k, v in (entry.get("headers") or {}).items()):
+                failed.append("header")
+        if self.body is not ANY_BODY and (entry.get("body_truncated") or not json_contains(entry.get("body"), self.body)):
+            failed.append("body")
+        return failed
+
     def matches(self, entry: Mapping[str, Any]) -> bool:
-        return ((self.vendor is None or entry["vendor"] == self.vendor)
-                and (self.operation is None or entry["operation"] == self.operation)
-                and (self.tenant is None or entry["tenant"] == self.tenant)
-                and (self.status is None or entry["status"] == self.status)
-                and (self.since is None or entry["_at"] >= self.since))
+        return not self.mismatches(entry)
+
+
+def json_contains(got: Any, want: Any) -> bool:
+    """JSON containment: an object holds every field given (each contained), an array holds each
+    element given (somewhere), anything else is JSON-equal (1 is not true)."""
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(k in got and json_contains(got[k], v) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(got, list) and all(any(json_contains(g, w) for g in got) for w in want)
+    if isinstance(want, bool) or isinstance(got, bool):
+        return type(want) is type(got) and want == got
+    return want == got
+
+
+LOCK = "journal"
+_SEGMENT = re.compile(r"journal-(\d+)\.jsonl")
+_COUNTER_WIDTH = 20  # the lock file holds the next entry number, fixed width (rewritten in place)
 
 
 class Journal:
-    """Thread-safe ring buffer of request entries (dicts), oldest first."""
+    """The shared ring of request entries (dicts), oldest first."""
 
-    def __init__(self, size: int):
-        self.size = size
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
-        self._lock = threading.Lock()
+    def __init__(self, shared: SharedDir, size: int):
+        self.shared, self.size = shared, size
+        self.segment = max(1, size // 8)  # ~9 segment files at most: dropping one costs little
 
     def record(self, entry: dict[str, Any], at: datetime) -> None:
         if self.size <= 0:
             return
-        entry = {"time": utc_timestamp(at), **entry, "_at": at.astimezone(timezone.utc)}
-        with self._lock:
-            self._entries.append(entry)
+        at = at.astimezone(timezone.utc)
+        with self.shared.locked(LOCK) as fd:
+            number = _read_counter(fd)
+            os.pwrite(fd, str(number + 1).rjust(_COUNTER_WIDTH).encode(), 0)
+            line = json.dumps({"time": utc_timestamp(at), **entry, "_at": at.isoformat(), "_n": number},
+                              separators=(",", ":"))
+            if number % self.segment == 0:
+                self._drop_segments_before(number - self.size + 1)
+            # One write on an O_APPEND file; the leading newline ends a line a killed writer left cut.
+            out = os.open(self.shared.path(f"journal-{number // self.segment}.jsonl"),
+                          os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(out, ("\n" + line + "\n").encode())
+            finally:
+                os.close(out)
+
+    def _segments(self) -> list[tuple[int, Any]]:
+        found = [(int(m.group(1)), p) for p in self.shared.root.iterdir() if (m := _SEGMENT.fullmatch(p.name))]
+        return sorted(found)
+
+    def _drop_segments_before(self, first_kept: int) -> None:
+        for index, path in self._segments():
+            if (index + 1) * self.segment <= first_kept:
+                path.unlink(missing_ok=True)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The entries of the ring, oldest first (read under the lock: a consistent view)."""
+        with self.shared.locked(LOCK) as fd:
+            entries = self._read(fd)
+        for entry in entries:
+            entry["_at"] = datetime.fromisoformat(entry["_at"])
+        return entries
+
+    def _read(self, fd: int) -> list[dict[str, Any]]:
+        first = _read_counter(fd) - self.size
+        entries = []
+        for _, path in self._segments():
+            for line in path.read_bytes().splitlines():
+                try:
+                    entry = json.loads(line) if line.strip() else None
+                except ValueError:
+                    continue  # cut short by a killed worker: its request was never answered
+                if isinstance(entry, dict) and entry.get("_n", -1) >= first:
+                    entries.append(entry)
+        return entries
 
     def find(self, query: JournalQuery) -> list[dict[str, Any]]:
         """Matching entries, oldest first; with ``limit`` the most recent ``limit`` of them."""
-        with self._lock:
-            found = [e for e in self._entries if query.matches(e)]
+        found = [e for e in self.entries() if query.matches(e)]
         if query.limit is not None:
             found = found[-query.limit:] if query.limit else []
-        return [{k: v for k, v in e.items() if k != "_at"} for e in found]
+        return [{k: v for k, v in e.items() if not k.startswith("_")} for e in found]
 
     def count(self, query: JournalQuery) -> int:
-        with self._lock:
-            return sum(1 for e in self._entries if query.matches(e))
+        return sum(1 for e in self.entries() if query.matches(e))
 
     def clear(self) -> int:
-        with self._lock:
-            removed = len(self._entries)
-            self._entries.clear()
+        with self.shared.locked(LOCK) as fd:
+            removed = len(self._read(fd))
+            for _, path in self._segments():
+                path.unlink(missing_ok=True)
             return removed
+
+
+def _read_counter(fd: int) -> int:
+    text = os.pread(fd, _COUNTER_WIDTH, 0).strip()
+    return int(text) if text.isdigit() else 0

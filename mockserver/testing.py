@@ -229,11 +229,38 @@ class MockServer:
         return self.admin("POST", "/limits/" + urllib.parse.quote(vendor, safe=""))["faults"]
 
     def requests(self, **filters: Any) -> list[dict]:
-        """Journaled vendor requests, oldest first; filters: vendor, operation, tenant, status, since, limit."""
+        """Journaled vendor requests, oldest first; filters: vendor, operation, tenant, status, since,
+        path, method, header ("Name:value"), body (a JSON value the body contains), limit. An unknown
+        filter, vendor or operation raises MockServerError naming the known ones."""
         return self.admin("GET", "/requests", **filters)["requests"]
 
     def request_count(self, **filters: Any) -> int:
         return self.admin("GET", "/requests/count", **filters)["count"]
+
+    def verify(self, *, exactly: int | None = None, at_least: int | None = None, at_most: int | None = None,
+               **filters: Any) -> tuple[bool, dict]:
+        """POST /requests/verify: (whether the count holds, the answer: count, expected, near_misses)."""
+        counts = {k: v for k, v in (("exactly", exactly), ("at_least", at_least), ("at_most", at_most))
+                  if v is not None}
+        where = {k: _query_value(v) if isinstance(v, datetime) else v for k, v in filters.items() if v is not None}
+        status, _, answer = self.request("POST", ADMIN + "/requests/verify", {"where": where, **counts})
+        if status not in (200, 409):
+            detail = answer.get("detail") if isinstance(answer, dict) else answer
+            raise MockServerError(f"POST {ADMIN}/requests/verify: {status} {detail}")
+        return status == 200, answer
+
+    def assert_requested(self, count: int | None = None, *, at_least: int | None = None,
+                         at_most: int | None = None, **filters: Any) -> dict:
+        """Assert how many journaled requests match ``filters`` (exactly ``count``; or ``at_least``/``at_most``;
+        none given: at least one), as WireMock's ``verify``. Fails with the near misses."""
+        held, answer = self.verify(exactly=count, at_least=at_least, at_most=at_most, **filters)
+        if not held:
+            lines = [answer["detail"]]
+            lines += [f"  near miss: {m['request']['method']} {m['request']['path']} -> {m['request']['status']}"
+                      f" ({m['request']['operation']}, tenant {m['request']['tenant']!r}); differs in: "
+                      f"{', '.join(m['mismatched'])}" for m in answer.get("near_misses", [])]
+            raise AssertionError("\n".join(lines))
+        return answer
 
     def snapshot(self) -> dict:
         return self.admin("GET", "/snapshot")
@@ -286,6 +313,8 @@ def _query_value(value: Any) -> Any:
     """A datetime as the RFC 3339 UTC text the server wants (a naive one is local time); else as is."""
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, (dict, list, bool)) or value is None:
+        return json.dumps(value)  # the body filter: JSON text
     return value
 
 

@@ -251,7 +251,7 @@ def test_vba_hostile_tenant_names_stay_in_the_data_dir(client, data_dir):
         resp = put(client, "/vbasoftware/call-trackings-batch", [{"call_Key": 1}],
                    headers={**HEADERS, "vbasoftware-database": tenant})
         assert resp.status_code == 207
-    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    files = [p for p in data_dir.rglob("*") if p.is_file() and "__mockserver" not in p.parts]  # journal, rules
     assert files and all(p.resolve().is_relative_to((data_dir / "vbasoftware").resolve()) for p in files)
     assert not (data_dir.parent / "escape").exists()
 

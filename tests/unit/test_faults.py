@@ -9,6 +9,7 @@ import yaml
 from mockserver.faults import (MAX_RULES, RULE_SCHEMA, FaultBook, FaultError, Target, TooManyRules, load_rules_file,
                                parse_rule, parse_rules)
 from mockserver.seeding import SNAPSHOT_SCHEMA
+from mockserver.shared import SharedDir
 from tests.support import REPO
 
 TARGET = Target(vendor="v", operation="Op", tenant="T", items=[{"a": 1}, {"a": 2, "b": True}],
@@ -39,27 +40,27 @@ def test_faults_item_matching(index, fields, item_index, item, hit):
     assert rule.matches_item(item_index, item) is hit
 
 
-def test_faults_rules_expire_after_times_and_only_matching_requests_use_them():
-    book = FaultBook(sleep=lambda s: None)
+def test_faults_rules_expire_after_times_and_only_matching_requests_use_them(tmp_path):
+    book = FaultBook(SharedDir(tmp_path), sleep=lambda s: None)
     [rule] = book.add([parse_rule({"effect": "request-error", "tenant": "T", "times": 2})])
     other = Target("v", "Op", "U", None, None, "k")
     assert book.before_action(other) == ([], None)
     answers = [book.before_action(TARGET)[1] for _ in range(3)]
     assert [a.status if a else None for a in answers] == [500, 500, None]
-    assert book.all() == [] and rule.uses == 2
+    assert book.all() == [] and rule.uses == 0  # the shared state counted, not this copy
 
 
-def test_faults_delays_add_up_and_are_bounded():
+def test_faults_delays_add_up_and_are_bounded(tmp_path):
     slept = []
-    book = FaultBook(sleep=slept.append)
+    book = FaultBook(SharedDir(tmp_path), sleep=slept.append)
     book.add(parse_rules([{"effect": "delay", "delay_ms": 10_000}] * 3))
     applied, answer = book.before_action(TARGET)
     assert answer is None and len(applied) == 3 and slept == [20.0]
 
 
-def test_faults_token_bucket_refills_at_its_rate():
+def test_faults_token_bucket_refills_at_its_rate(tmp_path):
     now = [0.0]
-    book = FaultBook(clock=lambda: now[0])
+    book = FaultBook(SharedDir(tmp_path), clock=lambda: now[0])
     book.add([parse_rule({"effect": "rate-limit", "rate": 10, "burst": 2})])
     statuses = [book.before_action(TARGET)[1] for _ in range(3)]
     assert [s is None for s in statuses] == [True, True, False]
@@ -68,8 +69,8 @@ def test_faults_token_bucket_refills_at_its_rate():
     assert book.before_action(TARGET)[1] is None
 
 
-def test_faults_use_counts_are_exact_under_concurrency():
-    book = FaultBook()
+def test_faults_use_counts_are_exact_under_concurrency(tmp_path):
+    book = FaultBook(SharedDir(tmp_path))
     [rule] = book.add([parse_rule({"effect": "item-error", "times": 50})])
     hits = []
 
@@ -82,11 +83,11 @@ def test_faults_use_counts_are_exact_under_concurrency():
         t.start()
     for t in threads:
         t.join()
-    assert hits.count(True) == 50 and rule.uses == 50 and book.all() == []
+    assert hits.count(True) == 50 and book.all() == []
 
 
-def test_faults_book_is_bounded():
-    book = FaultBook()
+def test_faults_book_is_bounded(tmp_path):
+    book = FaultBook(SharedDir(tmp_path))
     book.add([parse_rule({"effect": "delay"}) for _ in range(MAX_RULES)])
     with pytest.raises(TooManyRules):
         book.add([parse_rule({"effect": "delay"})])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from mockserver.journal import MASK, Journal, JournalQuery, Masker, journal_body
+from mockserver.shared import SharedDir
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -12,16 +13,16 @@ def entry(n: int, **extra) -> dict:
     return {"id": str(n), "vendor": "v", "operation": "Op", "tenant": "T", "status": 207, **extra}
 
 
-def test_journal_ring_buffer_drops_the_oldest():
-    journal = Journal(2)
+def test_journal_ring_buffer_drops_the_oldest(tmp_path):
+    journal = Journal(SharedDir(tmp_path), 2)
     for n in range(5):
         journal.record(entry(n), T0 + timedelta(seconds=n))
     assert [e["id"] for e in journal.find(JournalQuery())] == ["3", "4"]
     assert journal.find(JournalQuery(since=T0 + timedelta(seconds=4)))[0]["time"] == "2026-01-01T00:00:04.000Z"
 
 
-def test_journal_of_size_zero_keeps_nothing():
-    journal = Journal(0)
+def test_journal_of_size_zero_keeps_nothing(tmp_path):
+    journal = Journal(SharedDir(tmp_path), 0)
     journal.record(entry(1), T0)
     assert journal.count(JournalQuery()) == 0
 

@@ -11,7 +11,7 @@ from werkzeug.test import Client
 
 from mockserver import serving
 from mockserver.cli import main
-from mockserver.config import Settings
+from mockserver.config import Settings, cores
 from mockserver.logs import AccessLog, configure_logging
 
 BATCH_HEADERS = {"x-api-key": "k", "Authorization": "Bearer t", "vbasoftware-database": "LOGS"}
@@ -95,3 +95,9 @@ def test_serving_run_wraps_access_log_only_when_on(monkeypatch, app, access_log,
     serving.run(app, Settings(host="::1", port=9999, workers=3, access_log=access_log))
     assert seen["ran"] and isinstance(seen["wsgi"], AccessLog) is wrapped
     assert seen["options"]["bind"] == ["[::1]:9999"] and seen["options"]["workers"] == 3
+
+
+def test_settings_default_to_one_worker_per_core():
+    """The control plane is shared by the workers (shared.py), so the default uses every core."""
+    assert Settings.from_env({}).workers == cores() >= 1
+    assert Settings.from_env({"MOCKSERVER_WORKERS": "3"}).workers == 3
