@@ -17,7 +17,7 @@ OP = "CreateOrUpdateBatchCallTracking"
 
 def send_three(client):
     client.put(BATCH, json=[{"call_Key": 1, "first_Name": "Ada"}], headers=HEADERS)
-    client.put(BATCH, json=[{"call_Key": 2, "first_Name": "Bob"}, {"call_Key": "x"}], headers=HEADERS)
+    client.put(BATCH, json=[{"call_Key": 2, "first_Name": "Bob"}, {"call_Key": 3, "first_Name": "x" * 99}], headers=HEADERS)
     client.get("/vbasoftware/call-trackings/1", headers={**HEADERS, "User-Agent": "other/1.0"})
 
 
