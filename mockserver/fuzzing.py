@@ -25,6 +25,10 @@ EXPECTED: list[tuple[str, dict[str, dict[str, list[str]]]]] = [
      "control-plane operations cannot state (the entity is a path parameter or a key): a schema-valid "
      "body of arbitrary objects is rightly refused with 400 naming the bad records.",
      {op: {POSITIVE: ["2xx", "400", "404", "409"]} for op in ("seedRecords", "importSnapshot")}),
+    ("The journal's filters name the served vendors and their operations: the static control-plane spec "
+     "cannot enumerate them, so a schema-valid but unknown vendor or operation is rightly a 400 naming "
+     "what is known.",
+     {op: {POSITIVE: ["2xx", "400"]} for op in ("listRequests", "countRequests")}),
     ("VCC Live's batch calls answer HTTP 200 with the failed elements listed in `errors`; the check "
      "vcc_batch_invalid_elements_fail_and_change_nothing proves every schema-invalid element is listed "
      "with its index, is missing from `response` and changed nothing.",

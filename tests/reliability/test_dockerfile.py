@@ -128,7 +128,7 @@ def test_readme_docker_commands_run_against_the_image(image, docker):
     assert docker.command(stop) == 0
     text = container.log.read_text()
     lines = [json.loads(line) for line in text.splitlines()]  # MOCKSERVER_LOG_FORMAT=json: every line
-    assert sum(line["message"].startswith("Booting worker") for line in lines) == 1  # the image default
+    assert sum(line["message"].startswith("Booting worker") for line in lines) == cores()  # the image default: one per core
     assert any(line.get("status") == 207 and line["logger"] == "mockserver.access" for line in lines)
     with Store(container.host_path("/data")).transaction("vbasoftware", "DEMO", write=False) as tx:
         assert tx.records("CallTracking").get(1)["first_Name"] == "Ada"  # in the named volume
