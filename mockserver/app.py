@@ -20,6 +20,7 @@ from .seeding import SeedError, apply_seed_file
 from .shared import SharedDir
 from .specs import Spec, load_specs
 from .store import Store
+from .ui import ui
 from .views import item_fault_hook, register_operations
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["mockserver"] = server
     register_operations(app, specs, server.engine, settings, faults, server.journal)
     app.register_blueprint(admin)
+    app.register_blueprint(ui)
     app.add_url_rule("/", "index", index, methods=["GET"])
     app.register_error_handler(HTTPException, _http_problem)
     app.register_error_handler(Problem, _problem)

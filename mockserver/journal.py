@@ -215,6 +215,23 @@ class Journal:
             found = found[-query.limit:] if query.limit else []
         return [{k: v for k, v in e.items() if not k.startswith("_")} for e in found]
 
+    def get(self, entry_id: str) -> dict[str, Any] | None:
+        """The entry with this id (a request's activity id), or None; lines not naming it are not parsed."""
+        needle = json.dumps({"id": entry_id}, separators=(",", ":"))[1:-1].encode()
+        with self.shared.locked(LOCK) as fd:
+            first = _read_counter(fd) - self.size
+            for _, path in self._segments():
+                for line in path.read_bytes().splitlines():
+                    if needle not in line:
+                        continue
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(entry, dict) and entry.get("id") == entry_id and entry.get("_n", -1) >= first:
+                        return {k: v for k, v in entry.items() if not k.startswith("_")}
+        return None
+
     def count(self, query: JournalQuery) -> int:
         return sum(1 for e in self.entries() if query.matches(e))
 

@@ -189,10 +189,11 @@ def item_fault_hook(faults: FaultBook) -> ItemFault:
     return item_fault
 
 
-def journal_entry(op: Operation, exchange: Exchange, started: float) -> dict[str, Any]:
-    """The journal's record of one exchange, credentials masked (accepted or not)."""
+def journal_entry(op: Operation, exchange: Exchange, started: float, answered: bytes) -> dict[str, Any]:
+    """The journal's record of one exchange (``answered``: the response body sent), credentials masked."""
     masker = request_masker(op, exchange.principal)
     body, truncated = journal_body(request.get_data(cache=True), masker)
+    response_body, response_truncated = journal_body(answered, masker)
     result = exchange.reply.result
     items = None if result is None else [
         {"index": o.index, "result": o.result, "key": o.key,
@@ -210,6 +211,8 @@ def journal_entry(op: Operation, exchange: Exchange, started: float) -> dict[str
         "body": body,
         "body_truncated": truncated,
         "status": exchange.reply.status,
+        "response_body": response_body,
+        "response_body_truncated": response_truncated,
         "items": masker.value(items),
         "faults": exchange.faults,
         "duration_ms": round((_perf() - started) * 1000, 1),
@@ -252,8 +255,9 @@ def make_view(op: Operation, engine: Engine, settings: Settings, faults: FaultBo
     def view(**path_args: str) -> Response:
         at, started = datetime.now(timezone.utc), _perf()
         exchange = handle(op, dialect, engine, settings, faults, path_args)
-        journal.record(journal_entry(op, exchange, started), at)
-        return to_response(exchange.reply)
+        response = to_response(exchange.reply)
+        journal.record(journal_entry(op, exchange, started, response.get_data()), at)
+        return response
 
     view.__name__ = f"{op.spec.name}_{op.operation_id}"
     return view

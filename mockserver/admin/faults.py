@@ -1,6 +1,8 @@
 """Control plane: fault rules (/__mockserver/faults) and the vendors' documented limits (/limits)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify
 
 from ..faults import (VENDOR_LIMITS, FaultError, FaultRule, TooManyRules, limit_rules, parse_rules,
@@ -22,23 +24,33 @@ def list_faults():
     return jsonify({"faults": server().faults.all()})
 
 
-@admin.post("/faults")
-def add_faults():
-    """Add one rule (a JSON object) or several (an array); answers the rules with their ids."""
+def checked_rules(data: Any) -> list[FaultRule]:
+    """What POST /faults accepts (one rule object or an array), validated and referring to served
+    vendors and operations; else a 400 naming each bad field, or a 404 (the dashboard's form too)."""
     try:
-        rules = parse_rules(json_body())
+        rules = parse_rules(data)
     except FaultError as exc:
         raise BadRequest(sentence(str(exc)), errors=[{"field": f, "message": m} for f, m in exc.errors]) from None
     _check_references(rules)
-    return _add(rules)
+    return rules
+
+
+def add_rules(rules: list[FaultRule]) -> list[FaultRule]:
+    """Hold the rules (given their ids), or a 409 when the server holds too many."""
+    try:
+        return server().faults.add(rules)
+    except TooManyRules as exc:
+        raise Conflict(str(exc)) from None
+
+
+@admin.post("/faults")
+def add_faults():
+    """Add one rule (a JSON object) or several (an array); answers the rules with their ids."""
+    return _add(checked_rules(json_body()))
 
 
 def _add(rules: list[FaultRule]):
-    try:
-        added = server().faults.add(rules)
-    except TooManyRules as exc:
-        raise Conflict(str(exc)) from None
-    return jsonify({"faults": [rule.to_dict() for rule in added]}), 201
+    return jsonify({"faults": [rule.to_dict() for rule in add_rules(rules)]}), 201
 
 
 @admin.delete("/faults")

@@ -2,13 +2,14 @@
 the 404 for a path nothing serves (it names the served base paths instead of werkzeug's generic text)."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify, redirect, request
 
 from .. import version
 from ..problems import NotFound
 from .blueprint import admin, server
 
 SPECS = admin.url_prefix + "/specs"
+DASHBOARD = admin.url_prefix + "/ui/"  # the ui package's blueprint (app.py registers it)
 
 
 def served() -> list[dict]:
@@ -19,8 +20,11 @@ def served() -> list[dict]:
 
 @admin.get("/", strict_slashes=False)  # /__mockserver and /__mockserver/; the app adds / (app.py)
 def index():
+    """JSON, unless the client prefers HTML (a browser): then it is sent to the dashboard."""
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return redirect(DASHBOARD, 303)
     return jsonify({"service": "mockserver", "version": version.__version__, "served": served(),
-                    "specs": SPECS, "health": admin.url_prefix + "/health"})
+                    "specs": SPECS, "health": admin.url_prefix + "/health", "dashboard": DASHBOARD})
 
 
 def unknown_path(path: str) -> NotFound:

@@ -51,6 +51,16 @@ class Reply:
 
 Action = Callable[[Call, "Engine"], Reply]
 
+
+@dataclass(frozen=True)
+class ItemReport:
+    """One item of a journaled batch as the vendor's answer reports it (the dashboard's item table)."""
+
+    index: int
+    outcome: str  # batch.py's results: created | updated | deleted | restored | failed | rolled-back
+    key: Any = None
+    reason: str | None = None  # why it failed
+
 # Emulation choice: an entity that no operation of its vendor's spec writes (e.g. Pipeliner's
 # Account/Contact, seeded as related records) is free-form: any JSON object with this key field.
 FREE_FORM_KEY = "id"
@@ -102,6 +112,13 @@ class Dialect:
         Pipeliner: an Error object with ``http_status``) and may add the item's key.
         """
         return ItemFailed([("", message)], status=status, injected=True)
+
+    def item_reports(self, operation: "Operation", body: Any, status: int,
+                     response: Any) -> list[ItemReport] | None:
+        """Each item of a journaled batch and its outcome, read from the request body and the vendor's
+        answer (its envelope is the dialect's to know). None: not a batch, a whole-request answer,
+        or a body the journal kept only as (cut) text."""
+        return None
 
     def seed_order(self, entities: list[str]) -> list[str]:
         """The order a snapshot's entities are seeded in (a dialect whose records refer to other

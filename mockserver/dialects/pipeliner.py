@@ -14,11 +14,11 @@ from typing import Any, Mapping
 
 from marshmallow import ValidationError
 
-from ..batch import CREATED, DELETED, RESTORED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
+from ..batch import CREATED, DELETED, FAILED, RESTORED, ROLLED_BACK, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import field_for, flatten_errors, merge_all_of
 from ..specs import Operation, entity_schema_class
 from ..store import Records, Transaction
-from .base import Call, Dialect, Reply, SeedTarget
+from .base import Call, Dialect, ItemReport, Reply, SeedTarget
 
 # validation-level bits (the vendor's documented meaning; what the mock does with each is in Checks).
 ONLY_SENT_FIELDS = 2
@@ -76,6 +76,7 @@ def canonical_uuids(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dic
     return out
 
 
+BATCH_OUTCOMES = {"batch-delete": DELETED, "batch-restore": RESTORED}  # batch-modify: created or updated
 # Emulation choice: the Error name of an injected item fault whose status has no documented name.
 INJECTED_ERROR_NAME = "ERROR_INTERNAL"
 
@@ -207,6 +208,32 @@ class PipelinerDialect(Dialect):
         # An existing key is replaced, not updated: the seed is the whole record.
         stored = stamp(op, {**nulls, **data, op.key: key}, None, sent=data, now=pipeliner_timestamp(target.now))
         return key, {name: stored[name] for name in order if name in stored}
+
+    def item_reports(self, operation, body, status, response):
+        """``data[i]``: an id (created when the item had no ``id``, else updated; deleted/restored for those
+        calls) or an Error with ``success: false``. A rollback-all 422 names its first failed item
+        (``entity_index``); every other item is reported rolled back."""
+        if operation.action not in ("batch-modify", *BATCH_OUTCOMES) or not isinstance(body, list) \
+                or not isinstance(response, dict):
+            return None
+        if status == 422 and isinstance(response.get("entity_index"), int):
+            failed = response["entity_index"]
+            return [ItemReport(i, FAILED, response.get("entity_id"), str(response.get("message")))
+                    if i == failed else ItemReport(i, ROLLED_BACK, item.get("id") if isinstance(item, dict) else None)
+                    for i, item in enumerate(body)]
+        data = response.get("data")
+        if status != 200 or not isinstance(data, list):
+            return None
+        done = BATCH_OUTCOMES.get(operation.action)
+        reports = []
+        for index, (item, slot) in enumerate(zip(body, data)):
+            if isinstance(slot, dict):
+                reports.append(ItemReport(index, FAILED, item.get("id") if isinstance(item, dict) else item,
+                                          f"{slot.get('name')}: {slot.get('message')}"))
+            else:
+                outcome = done or (UPDATED if isinstance(item, dict) and "id" in item else CREATED)
+                reports.append(ItemReport(index, outcome, slot))
+        return reports
 
     def _not_array(self, call: Call, what: str) -> Reply:
         return self.error(400, "Bad Request", f"The request body must be a JSON array of {what}.",

@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..batch import CREATED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
+from ..batch import CREATED, FAILED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
 from ..specs import Operation, entity_schema
 from ..store import Records, Transaction
 from .aspnet import STRICT, WEB_DEFAULTS, Binder, BindingFailed, JsonOptions, trace_id, validation_problem
-from .base import Call, Dialect, Reply, SeedTarget
+from .base import Call, Dialect, ItemReport, Reply, SeedTarget
 
 ITEM_STATUS = {CREATED: (201, "Created"), UPDATED: (200, "Updated")}
+STATUS_OUTCOME = {status: outcome for outcome, (status, _) in ITEM_STATUS.items()}
 # Emulation choice: an item that fails validation is reported 400 with the field errors (VBA's
 # documented per-item statuses are 200, 201, 4xx and 500; the exact text is not documented).
 INVALID_ITEM_STATUS = 400
@@ -150,6 +151,20 @@ class VBADialect(Dialect):
         """A 207 entry with the rule's status (500 by default) and message, keyed like any item."""
         key = item.get(call.operation.key) if isinstance(item, dict) and call.operation.key else None
         return ItemFailed([("", message)], key=key, status=status, injected=True)
+
+    def item_reports(self, operation, body, status, response):
+        """A 207's ``data[i]``: status 201 created, 200 updated, anything else failed (``body`` says why)."""
+        data = response.get("data") if isinstance(response, dict) else None
+        if operation.action != "upsert-batch" or status != 207 or not isinstance(data, list):
+            return None
+        reports = []
+        for index, entry in enumerate(data):
+            entry = entry if isinstance(entry, dict) else {}
+            ids = entry.get("id") if isinstance(entry.get("id"), list) else []
+            key = ids[0].get("value") if ids and isinstance(ids[0], dict) else None
+            outcome = STATUS_OUTCOME.get(entry.get("status"), FAILED)
+            reports.append(ItemReport(index, outcome, key, None if outcome != FAILED else str(entry.get("body"))))
+        return reports
 
     def seed_record(self, target: SeedTarget, records: Records, index: int, record: Any) -> tuple[Any, dict]:
         """The defaults of a written record (key 0 → assigned, nulls, audit fields); audit values the

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from ..batch import UPDATED, Engine, ItemFailed, ItemOutcome
+from ..batch import FAILED, UPDATED, Engine, ItemFailed, ItemOutcome
 from ..specs import entity_schema_class
 from ..store import Records, Transaction
 from . import vcclive_errors as E
-from .base import Call, Dialect, Reply, SeedTarget
+from .base import Call, Dialect, ItemReport, Reply, SeedTarget
 from .vcclive_fields import (
     NUMBER_IDS,
     Project,
@@ -107,6 +107,26 @@ class VCCLiveDialect(Dialect):
         """A batch's items are its ``elements`` (fault rules match on their number, index and fields)."""
         elements = call.body.get("elements") if isinstance(call.body, dict) else None
         return elements if call.operation.action in BATCH_ACTIONS and isinstance(elements, list) else None
+
+    def item_reports(self, operation, body, status, response):
+        """A batch's 200: ``response["<index>"]`` for an applied element (an update: batches only modify),
+        an ``errors`` entry with that ``index`` for a failed one."""
+        elements = body.get("elements") if isinstance(body, dict) else None
+        applied = response.get("response") if isinstance(response, dict) else None
+        if operation.action not in BATCH_ACTIONS or status != 200 or not isinstance(elements, list) \
+                or not isinstance(applied, dict):
+            return None
+        errors = {e.get("index"): e for e in response.get("errors") or [] if isinstance(e, dict)}
+        reports = []
+        for index, element in enumerate(elements):
+            key = element.get("numberid") if isinstance(element, dict) else None
+            if str(index) in applied:
+                reports.append(ItemReport(index, UPDATED, key))
+                continue
+            error = errors.get(index, {})
+            reason = " ".join(str(error[k]) for k in ("errormessage", "property") if error.get(k))
+            reports.append(ItemReport(index, FAILED, key, reason or "not applied"))
+        return reports
 
     def _bad_request(self, call: Call, errormessage: str, detail: str, prop: str | None = None) -> Reply:
         return self.error(400, "Bad Request", detail, activity_id=call.activity_id,
