@@ -213,7 +213,35 @@ class Journal:
         found = [e for e in self.entries() if query.matches(e)]
         if query.limit is not None:
             found = found[-query.limit:] if query.limit else []
-        return [{k: v for k, v in e.items() if not k.startswith("_")} for e in found]
+        return [_public(e) for e in found]
+
+    def newest(self, query: JournalQuery, skip: int, count: int) -> tuple[list[dict[str, Any]], bool]:
+        """The matching entries ``skip`` to ``skip + count`` counted from the most recent, and whether older
+        ones match too (a page of the dashboard). Lines are read newest first and a line that lacks a
+        filter's exact field text is not parsed, so a page costs what it skips and shows, not the ring."""
+        needles = [json.dumps({name: value}, separators=(",", ":"))[1:-1].encode()
+                   for name, value in (("vendor", query.vendor), ("operation", query.operation),
+                                       ("tenant", query.tenant), ("status", query.status)) if value is not None]
+        with self.shared.locked(LOCK) as fd:
+            first = _read_counter(fd) - self.size
+            segments = [path.read_bytes() for _, path in self._segments()]
+        found: list[dict[str, Any]] = []
+        for data in reversed(segments):
+            for line in reversed(data.splitlines()):
+                if not line.strip() or not all(needle in line for needle in needles):
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue  # cut short by a killed worker
+                if not isinstance(entry, dict) or entry.get("_n", -1) < first:
+                    continue
+                entry["_at"] = datetime.fromisoformat(entry["_at"])
+                if query.matches(entry):
+                    found.append(entry)
+                    if len(found) > skip + count:
+                        return [_public(e) for e in found[skip:skip + count]], True
+        return [_public(e) for e in found[skip:]], False
 
     def get(self, entry_id: str) -> dict[str, Any] | None:
         """The entry with this id (a request's activity id), or None; lines not naming it are not parsed."""
@@ -229,7 +257,7 @@ class Journal:
                     except ValueError:
                         continue
                     if isinstance(entry, dict) and entry.get("id") == entry_id and entry.get("_n", -1) >= first:
-                        return {k: v for k, v in entry.items() if not k.startswith("_")}
+                        return _public(entry)
         return None
 
     def count(self, query: JournalQuery) -> int:
@@ -241,6 +269,11 @@ class Journal:
             for _, path in self._segments():
                 path.unlink(missing_ok=True)
             return removed
+
+
+def _public(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry without the journal's own bookkeeping (``_at``, ``_n``)."""
+    return {k: v for k, v in entry.items() if not k.startswith("_")}
 
 
 def _read_counter(fd: int) -> int:

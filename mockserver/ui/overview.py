@@ -32,7 +32,7 @@ def overview():
         vendors.append({"name": vendor, "tenants": [{"name": t, "counts": tenant_counts(vendor, t)}
                                                     for t in tenants[:COUNTED_TENANTS]],
                         "uncounted": tenants[COUNTED_TENANTS:]})
-    last = list(reversed(server().journal.find(JournalQuery(limit=LAST_REQUESTS))))
+    last, _ = server().journal.newest(JournalQuery(), 0, LAST_REQUESTS)
     limits = {v: rules for v, rules in VENDOR_LIMITS.items() if v in server().vendors}
     return page("overview.html", specs=served(), vendors=vendors, faults=server().faults.all(), limits=limits,
                 requests=last)

@@ -33,12 +33,11 @@ def requests():
     try:
         query = build_query(given, "filter")  # the journal API's validation: unknown values are a 400
     except BadRequest as problem:
-        return page("requests.html", 400, problem=problem, given=given, entries=[], total=0, page=1, pages=1,
+        return page("requests.html", 400, problem=problem, given=given, entries=[], page=1, older=False,
                     vendors=server().vendors)
-    found = server().journal.find(query)
-    newest = found[::-1][(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
-    return page("requests.html", given=given, entries=newest, total=len(found), page=number,
-                pages=max(1, -(-len(found) // PAGE_SIZE)), vendors=server().vendors, problem=None)
+    entries, older = server().journal.newest(query, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+    return page("requests.html", given=given, entries=entries, page=number, older=older,
+                vendors=server().vendors, problem=None)
 
 
 def pretty(body: Any) -> str:

@@ -28,6 +28,26 @@ def test_packaging_wheel_ships_the_specs_as_package_data(image):
     assert "mockserver/serving.py" in names and "mockserver/schemathesis_hooks/__init__.py" in names and not [n for n in names if n.startswith(("tests/", "specs/"))]
 
 
+DASHBOARD_FILES = sorted(str(p.relative_to(REPO)) for p in (REPO / "mockserver" / "ui").rglob("*")
+                         if p.suffix in (".html", ".css"))
+RENDER_DASHBOARD = """
+import sys
+from mockserver import create_app
+client = create_app({"data": sys.argv[1]}).test_client()
+for path in ("/__mockserver/ui/", "/__mockserver/ui/requests", "/__mockserver/ui/faults", "/__mockserver/ui/static/dashboard.css"):
+    answer = client.get(path)
+    print(answer.status_code, path, len(answer.data))
+"""
+
+
+def test_packaging_wheel_ships_the_dashboard_and_the_installed_package_renders_it(image, tmp_path):
+    names = zipfile.ZipFile(image.wheel).namelist()
+    assert DASHBOARD_FILES and [n for n in DASHBOARD_FILES if n not in names] == []
+    (tmp_path / "render.py").write_text(RENDER_DASHBOARD)
+    out = sh(f"python render.py {tmp_path / 'data'}", cwd=tmp_path, env=clean_env(image.bin))
+    assert [line.split()[0] for line in out.splitlines()] == ["200"] * 4, out
+
+
 def test_packaging_installed_console_script_and_module_report_version(image, tmp_path):
     env = clean_env(image.bin)
     assert sh("mockserver --version", cwd=tmp_path, env=env).strip() == VERSION_LINE

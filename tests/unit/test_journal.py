@@ -40,3 +40,23 @@ def test_journal_body_is_json_else_text():
     assert journal_body(b'[{"a": 1}]', masker) == ([{"a": 1}], False)
     assert journal_body(b"not json", masker) == ("not json", False)
     assert journal_body(b"", masker) == (None, False)
+
+
+def test_journal_newest_pages_from_the_most_recent_across_segments_within_the_ring(tmp_path):
+    journal = Journal(SharedDir(tmp_path), 16)  # segments of 2 entries: the pages cross files
+    for n in range(20):
+        journal.record(entry(n, tenant="T" if n % 2 else "U"), T0 + timedelta(seconds=n))
+    assert journal.newest(JournalQuery(), 0, 3) == ([journal.get(str(n)) for n in (19, 18, 17)], True)
+    page, older = journal.newest(JournalQuery(tenant="T"), 5, 5)
+    assert [e["id"] for e in page] == ["9", "7", "5"] and older is False  # 1 and 3 fell out of the ring
+    assert journal.get("3") is None and journal.get("4")["id"] == "4" and "_n" not in journal.get("4")
+    assert journal.newest(JournalQuery(status=500), 0, 5) == ([], False)
+
+
+def test_journal_newest_and_get_match_the_field_not_the_same_text_in_a_body(tmp_path):
+    journal = Journal(SharedDir(tmp_path), 10)
+    journal.record(entry(1, tenant="A", body={"tenant": "B", "id": "2", "status": 401}), T0)
+    journal.record(entry(2, tenant="B"), T0)
+    assert [e["id"] for e in journal.newest(JournalQuery(tenant="B"), 0, 5)[0]] == ["2"]
+    assert journal.newest(JournalQuery(status=401), 0, 5) == ([], False)
+    assert journal.get("2")["tenant"] == "B"
