@@ -83,7 +83,8 @@ def _sent(path: str) -> tuple[list[str], str | None, bool]:
 
 
 def check() -> Response | None:
-    """Before every request: None to go on, or the 401 (a browser asking a dashboard page: the login)."""
+    """Before every request: None to go on, or the 401 (a browser asking a dashboard page or the index:
+    the login page)."""
     token = configured_token()
     path = _path()
     if token is None or not _needs_token(path):
@@ -94,7 +95,7 @@ def check() -> Response | None:
         matches.append(same(cookie, cookie_value(token)))
     if any(matches):
         return None
-    if under(UI, path) and request.method == "GET" and _prefers_html():
+    if (under(UI, path) or path in (PREFIX, PREFIX + "/")) and request.method == "GET" and _prefers_html():
         target = path + ("?" + request.query_string.decode("latin-1") if request.query_string else "")
         return redirect(LOGIN + "?" + urllib.parse.urlencode({"next": target}), 303)
     return refused(bool(matches), misplaced_cookie)

@@ -116,15 +116,17 @@ def test_admin_token_what_is_open_under_the_prefix(server, method, path, expecte
         assert headers["WWW-Authenticate"] == CHALLENGE
 
 
-def test_admin_token_a_browser_asking_a_dashboard_page_is_sent_to_the_login(server):
-    request = urllib.request.Request(server.url + "/__mockserver/ui/requests?page=2",
+@pytest.mark.parametrize("path, next_path", [("/__mockserver/ui/requests?page=2", "%2F__mockserver%2Fui%2Frequests%3Fpage%3D2"),
+                                             ("/__mockserver/", "%2F__mockserver%2F")])
+def test_admin_token_a_browser_asking_a_dashboard_page_is_sent_to_the_login(server, path, next_path):
+    request = urllib.request.Request(server.url + path,
                                      headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     try:
         browser(http.cookiejar.CookieJar()).open(request, timeout=10)
     except urllib.error.HTTPError as err:
         status, headers = err.code, err.headers
     assert status == 303
-    assert headers["Location"] == "/__mockserver/login?next=%2F__mockserver%2Fui%2Frequests%3Fpage%3D2"
+    assert headers["Location"] == "/__mockserver/login?next=" + next_path
 
 
 @pytest.mark.parametrize("target", ["//__mockserver/reset", "/__mockserver//reset", "/%5F%5Fmockserver/reset",
