@@ -60,3 +60,28 @@ def test_schemathesis_finds_nothing(live_server, spec, tmp_path):
     assert "No issues found" in result.stdout or " passed" in result.stdout, report
     assert "Custom check" not in result.stdout, report
     assert "Unmatched filters" not in result.stdout, report
+    if spec == "admin":
+        assert_no_rule_left(server)
+
+
+def test_schemathesis_admin_run_of_the_rule_adding_calls_leaves_no_rule(live_server, tmp_path):
+    """Only the calls that add rules (no DELETE of the fuzz run itself tidies up): the shipped hook's
+    clean-up at exit is all that removes them."""
+    server = live_server()
+    cmd = [*schemathesis_command(), "run", f"{server.url}/__mockserver/specs/admin", "--checks", "all",
+           "--seed", SEED, "--max-examples", "10", "--workers", "1", "--generation-database", "none",
+           "--include-operation-id", "addFaults", "--include-operation-id", "switchOnLimits"]
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "NO_COLOR": "1",
+           "SCHEMATHESIS_HOOKS": "mockserver.schemathesis_hooks"}
+    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert_no_rule_left(server)
+
+
+def assert_no_rule_left(server) -> None:
+    """The run added fault rules (rule ids count up from f1) and its hook deleted every one of them."""
+    status, _, added = server.request("POST", "/__mockserver/faults", {"effect": "delay", "delay_ms": 1})
+    assert status == 201
+    (probe,) = added["faults"]
+    assert int(probe["id"][1:]) > 1, "the fuzz run added no fault rule: nothing was checked"
+    assert server.request("GET", "/__mockserver/faults")[2]["faults"] == [probe], "rules left behind"
