@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from .. import version
+from ..entities import known_entities
 from ..fuzzing import schemathesis_toml
 from ..problems import NotFound
 from ..specs import served_document
@@ -72,6 +73,16 @@ def get_schemathesis_config(name: str):
     operation_ids = [op.get("operationId") for item in spec.document.get("paths", {}).values()
                      if isinstance(item, dict) for op in item.values() if isinstance(op, dict)]
     return Response(schemathesis_toml(spec.name, operation_ids), mimetype="application/toml")
+
+
+@admin.get("/specs/<name>/entities")
+def list_entities(name: str):
+    """The entities seeding, reading and snapshots accept for this spec's vendor, with their key field."""
+    spec = _loaded_spec(name)
+    if not spec.dialect:
+        raise NotFound(f"Spec {name!r} is the control plane's own: it has no entities.")
+    return jsonify({"spec": spec.name, "vendor": spec.vendor,
+                    "entities": [e.as_json() for e in known_entities(spec)]})
 
 
 from . import faults, index, journal, login, records  # noqa: E402,F401  (register their routes on the blueprint)

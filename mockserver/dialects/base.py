@@ -5,6 +5,7 @@ the meaning of its actions; the shared machinery (validation, transactions, outc
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -51,6 +52,18 @@ class Reply:
 
 Action = Callable[[Call, "Engine"], Reply]
 
+@dataclass(frozen=True)
+class EntityFamily:
+    """Tables a dialect names by a pattern, e.g. VCC Live's one table per project (``records:22``)."""
+
+    template: str  # as users read it: "records:{projectid}"
+    pattern: str  # a regular expression the whole entity name must match
+    key: str  # the field its records are keyed by
+
+    def matches(self, entity: str) -> bool:
+        return re.fullmatch(self.pattern, entity) is not None
+
+
 # Emulation choice: an entity that no operation of its vendor's spec writes (e.g. Pipeliner's
 # Account/Contact, seeded as related records) is free-form: any JSON object with this key field.
 FREE_FORM_KEY = "id"
@@ -76,6 +89,9 @@ class Dialect:
 
     name: str = ""
     actions: Mapping[str, Action] = {}
+    # Tables the dialect keeps beyond its spec's entities (entities.py lists them with the spec's).
+    entity_families: tuple[EntityFamily, ...] = ()
+    sequences: tuple[str, ...] = ()  # id sequences kept under their own names (snapshots carry them)
 
     def error(self, status: int, title: str, detail: str, *, activity_id: str,
               extra: Mapping[str, Any] | None = None) -> Reply:

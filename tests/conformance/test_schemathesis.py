@@ -69,18 +69,32 @@ def test_schemathesis_finds_nothing(live_server, case, tmp_path):
     assert "Custom check" not in result.stdout, report
     assert "Unmatched filters" not in result.stdout, report
     if spec == "admin":
-        assert_no_fault_rule_left(server, report)
+        assert_no_rule_left(server, report)
 
 
-def assert_no_fault_rule_left(server, report: str) -> None:
-    """Fuzzing the control plane adds fault rules (POST /faults, /limits/{vendor}); the run cleans them
-    up as a user of a shared server would, with the credential the server wants (the client's admin
-    token), and proves none is left. What the cleanup sent and got back is in the message."""
-    sent = server.admin_headers()
-    status, _, answer = server.request("DELETE", "/__mockserver/faults")
-    cleanup = f"cleanup: DELETE /__mockserver/faults with {sorted(sent) or 'no credential'} -> {status} {answer}"
-    assert status == 200, cleanup + "\n" + report
-    status, _, left = server.request("GET", "/__mockserver/faults")
-    assert status == 200 and left == {"faults": []}, f"{cleanup}; then GET /faults -> {status} {left}"
-    status, _, left = server.request("GET", "/__mockserver/faults", as_admin=False)
-    assert status == (401 if server.admin_token else 200), "the rules are guarded as the run found them"
+@pytest.mark.parametrize("case", ["admin", "admin-with-token"])
+def test_schemathesis_admin_run_of_the_rule_adding_calls_leaves_no_rule(live_server, tmp_path, case):
+    """Only the calls that add rules (no DELETE of the fuzz run itself tidies up): the shipped hook's
+    clean-up at exit is all that removes them; with a token, it deletes them with the run's credential."""
+    server = live_server(env=SERVER_ENV.get(case, {}))
+    cmd = [*schemathesis_command(), "run", f"{server.url}/__mockserver/specs/admin", "--checks", "all",
+           "--seed", SEED, "--max-examples", "10", "--workers", "1", "--generation-database", "none",
+           "--include-operation-id", "addFaults", "--include-operation-id", "switchOnLimits", *AUTH_ARGS[case]]
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "NO_COLOR": "1",
+           "SCHEMATHESIS_HOOKS": "mockserver.schemathesis_hooks"}
+    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    report = result.stdout[-6000:] + result.stderr[-2000:]
+    assert result.returncode == 0, report
+    assert_no_rule_left(server, report)
+
+
+def assert_no_rule_left(server, report: str) -> None:
+    """The run added fault rules (rule ids count up from f1) and its hook deleted every one of them (the
+    hook says on stderr, in ``report``, what a delete it could not do got back: e.g. a 401)."""
+    status, _, added = server.request("POST", "/__mockserver/faults", {"effect": "delay", "delay_ms": 1})
+    assert status == 201
+    (probe,) = added["faults"]
+    assert int(probe["id"][1:]) > 1, "the fuzz run added no fault rule: nothing was checked"
+    assert server.request("GET", "/__mockserver/faults")[2]["faults"] == [probe], "rules left behind\n" + report
+    if server.admin_token:  # the server still guards its rules: the run's calls had the token
+        assert server.request("GET", "/__mockserver/faults", as_admin=False)[0] == 401
