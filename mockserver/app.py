@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, NotFound
 
-from .admin import admin
+from .admin import access, admin
 from .admin.index import index, unknown_path
 from .batch import Engine
 from .config import Settings, StartupError
@@ -74,6 +74,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     register_operations(app, specs, server.engine, settings, faults, server.journal)
     app.register_blueprint(admin)
     app.register_blueprint(ui)
+    access.init_app(app)  # the admin token, for every path under /__mockserver (any blueprint's)
     app.add_url_rule("/", "index", index, methods=["GET"])
     app.register_error_handler(HTTPException, _http_problem)
     app.register_error_handler(Problem, _problem)

@@ -45,14 +45,18 @@ def main() -> None:
               help="Requests kept in the journal [MOCKSERVER_JOURNAL_SIZE; default 1000; 0 = off].")
 @click.option("--limits", default=None,
               help="Comma-separated vendors whose documented limits are on [MOCKSERVER_LIMITS; default none].")
-def serve(host, port, specs, data, workers, seed, faults, journal_size, limits) -> None:
+@click.option("--admin-token", default=None, metavar="TOKEN",
+              help="Token every control-plane call but health needs [MOCKSERVER_ADMIN_TOKEN, which `ps` does "
+                   "not show; default none: the control plane is open].")
+def serve(host, port, specs, data, workers, seed, faults, journal_size, limits, admin_token) -> None:
     """Serve every spec of the specs directory on the embedded TinyDB store."""
     settings = _settings(host=host, port=port, specs=specs, data=data, workers=workers, seed=seed, faults=faults,
-                         journal_size=journal_size, limits=None if limits is None else csv_set(limits))
+                         journal_size=journal_size, limits=None if limits is None else csv_set(limits),
+                         admin_token=admin_token or None)
     from .logs import configure_logging
     from .serving import check_bind, run
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, secrets=[settings.admin_token])
     try:
         check_bind(settings.host, settings.port)  # before the specs load: a busy port fails at once
     except StartupError as exc:

@@ -72,6 +72,18 @@ def _positive_int(value: str) -> int:
     return number
 
 
+MIN_ADMIN_TOKEN = 8  # characters; it is a password, and the journal masks it wherever it occurs
+
+
+def admin_token(value: str) -> str:
+    """The control plane's token: visible ASCII (it travels in a header and a form) and not too short."""
+    if len(value) < MIN_ADMIN_TOKEN:
+        raise ValueError(f"the admin token must be at least {MIN_ADMIN_TOKEN} characters long")
+    if not all("!" <= ch <= "~" for ch in value):
+        raise ValueError("the admin token may hold only visible ASCII characters (no spaces)")
+    return value
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -101,6 +113,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         _journal_size(self.journal_size)  # flags bypass _parse; same bound either way
+        if self.admin_token is not None:
+            try:
+                admin_token(self.admin_token)
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}ADMIN_TOKEN (--admin-token): {exc}") from None
     # text | json (every log line one JSON object); see mockserver/logs.py.
     log_format: str = "text"
     # One line per request on the `mockserver.access` logger.
@@ -109,6 +126,9 @@ class Settings:
     cache: Path | None = field(default_factory=default_cache_dir)
     # ASP.NET vendors (VBA) bind bodies as System.Text.Json's web defaults do; true = strict (see dialects/aspnet.py).
     strict_binding: bool = False
+    # Needed by every control-plane call but GET /__mockserver/health (admin/access.py); None = open.
+    # repr=False: a logged or printed Settings never shows it.
+    admin_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -138,7 +158,11 @@ _PARSERS = {
     "access_log": _bool,
     "cache": _cache_dir,
     "strict_binding": _bool,
+    "admin_token": admin_token,
 }
+
+
+SECRET_SETTINGS = frozenset({"admin_token"})  # an error message never echoes their value
 
 
 def _parse(name: str, raw: str) -> Any:
@@ -146,4 +170,5 @@ def _parse(name: str, raw: str) -> Any:
     try:
         return parser(raw)
     except ValueError as exc:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from None
+        shown = "" if name in SECRET_SETTINGS else f"={raw!r}"
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}{shown}: {exc}") from None

@@ -27,8 +27,10 @@ EXPECTED: list[tuple[str, dict[str, dict[str, list[str]]]]] = [
      {op: {POSITIVE: ["2xx", "400", "404", "409"]} for op in ("seedRecords", "importSnapshot")}),
     ("The journal's filters name the served vendors and their operations: the static control-plane spec "
      "cannot enumerate them, so a schema-valid but unknown vendor or operation is rightly a 400 naming "
-     "what is known.",
-     {op: {POSITIVE: ["2xx", "400"]} for op in ("listRequests", "countRequests")}),
+     "what is known (and a `header` filter that is not NAME:VALUE, a `body` that is not JSON text, a "
+     "verify whose at_least exceeds its at_most). A verify whose count does not hold answers 409.",
+     {**{op: {POSITIVE: ["2xx", "400"]} for op in ("listRequests", "countRequests")},
+      "verifyRequests": {POSITIVE: ["2xx", "400", "409"]}}),
     ("VCC Live's batch calls answer HTTP 200 with the failed elements listed in `errors`; the check "
      "vcc_batch_invalid_elements_fail_and_change_nothing proves every schema-invalid element is listed "
      "with its index, is missing from `response` and changed nothing.",

@@ -21,8 +21,11 @@ from . import jsontext
 from .shared import SharedDir
 
 MASK = "***"
-# Header names whose values are credentials whatever the spec says (plus every apiKey scheme's name).
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"})
+# Header names whose values are credentials whatever the spec says (plus every apiKey scheme's name);
+# also the query parameter and cookie names whose values are: the control plane's header and login
+# cookie (admin/access.py) included, should a client send them to a vendor path.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie",
+                            "x-mockserver-admin-token", "mockserver_admin"})
 # Emulation choice: a longer body is kept as its first MAX_BODY_CHARS characters (body_truncated: true).
 MAX_BODY_CHARS = 64 * 1024
 MAX_LIMIT = 10_000

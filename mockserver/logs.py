@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -37,10 +38,32 @@ class JSONLinesFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str, log_format: str) -> None:
-    """Replace the root logger's handlers with one stderr handler in the chosen format."""
+class MaskingFormatter(logging.Formatter):
+    """Another formatter's lines with each secret (the admin token) replaced by ``***``, whatever wrote
+    it there: a client may put the token in a URL the access log or gunicorn's debug line shows."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        # As written, as a JSON string holds it (a quote or backslash escaped) and as a URL does; longest first.
+        forms = {form for s in secrets if s
+                 for form in (s, json.dumps(s)[1:-1], urllib.parse.quote(s, safe=""), urllib.parse.quote_plus(s))}
+        self.secrets = sorted(forms, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.inner.format(record)
+        for secret in self.secrets:
+            line = line.replace(secret, "***")
+        return line
+
+
+def configure_logging(level: str, log_format: str, secrets: Iterable[str | None] = ()) -> None:
+    """Replace the root logger's handlers with one stderr handler in the chosen format; ``secrets``
+    never show in a line."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JSONLinesFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    formatter = JSONLinesFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    known = [s for s in secrets if s]
+    handler.setFormatter(MaskingFormatter(formatter, known) if known else formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -35,6 +35,11 @@ class BadRequest(Problem):
     title = "Bad Request"
 
 
+class Unauthorized(Problem):
+    code = 401
+    title = "Unauthorized"
+
+
 class NotFound(Problem):
     code = 404
     title = "Not Found"
@@ -67,7 +72,7 @@ def sentence(text: str) -> str:
 
 def from_status(code: int, detail: str = "") -> Problem:
     """A Problem for any status (used for werkzeug's HTTPExceptions)."""
-    for cls in (BadRequest, NotFound, MethodNotAllowed, Conflict, UnsupportedMediaType, InternalError):
+    for cls in (BadRequest, Unauthorized, NotFound, MethodNotAllowed, Conflict, UnsupportedMediaType, InternalError):
         if cls.code == code:
             return cls(detail)
     problem = Problem(detail)

@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 from .batch import ItemFailed, utc_now
 from .dialects import DIALECTS
 from .dialects.base import SeedTarget
+from .entities import UnknownEntity, check_entity_known, check_sequence_known
 from .jsontext import non_finite_path
 from .problems import sentence
 from .schemas import flatten_errors, schema_for
@@ -37,6 +38,7 @@ class SeedError(ValueError):
 
 class UnknownVendor(LookupError):
     pass
+
 
 
 class ReservedEntity(ValueError):
@@ -59,7 +61,8 @@ def vendor_spec(specs: list[Spec], vendor: str) -> Spec:
 
 def seed_target(spec: Spec, entity: str, user: str) -> SeedTarget:
     """The operation that writes ``entity`` (the first one naming it with a key), or free-form."""
-    operation = next((op for op in spec.operations if op.entity == check_entity(entity) and op.key), None)
+    check_entity_known(spec, check_entity(entity))
+    operation = next((op for op in spec.operations if op.entity == entity and op.key), None)
     return SeedTarget(spec=spec, entity=entity, operation=operation, user=user, now=utc_now())
 
 
@@ -98,9 +101,9 @@ def _describe(failed: list[dict[str, Any]]) -> str:
 
 
 def read_records(store: Store, specs: list[Spec], vendor: str, tenant: str, entity: str) -> list[dict]:
-    vendor_spec(specs, vendor)
+    check_entity_known(vendor_spec(specs, vendor), check_entity(entity))
     with store.transaction(vendor, tenant, write=False) as tx:
-        return tx.records(check_entity(entity)).all()
+        return tx.records(entity).all()
 
 
 # --- seed files --------------------------------------------------------------------------------------
@@ -134,7 +137,7 @@ def apply_seed_file(path: Path, store: Store, specs: list[Spec], user: str) -> i
             for entity, records in entities.items():
                 try:
                     total += len(seed_records(store, specs, vendor, tenant, entity, records, user))
-                except (SeedError, UnknownVendor, ReservedEntity) as exc:
+                except (SeedError, UnknownVendor, UnknownEntity, ReservedEntity) as exc:
                     raise SeedError(f"{path}: {vendor}/{tenant}/{entity}: {exc}") from None
     return total
 
@@ -200,9 +203,12 @@ def import_snapshot(store: Store, specs: list[Spec], snapshot: Any,
     for vendor, tenants in snapshot["vendors"].items():
         if vendor not in vendors:
             raise UnknownVendor(f"Unknown vendor {vendor!r}; known: {', '.join(vendors)}.")
+        spec = vendor_spec(specs, vendor)
         for state in tenants.values():
-            for entity in [*(state.get("records") or {}), *(state.get("sequences") or {})]:
-                check_entity(entity)
+            for entity in state.get("records") or {}:
+                check_entity_known(spec, check_entity(entity))
+            for name in state.get("sequences") or {}:
+                check_sequence_known(spec, check_entity(name))
     with tempfile.TemporaryDirectory(prefix="mockserver-snapshot-") as scratch:
         checked = _checked_records(Store(scratch), specs, snapshot, user)
     (reset or store.reset)()

@@ -10,6 +10,7 @@ Windows).
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import socket
@@ -90,6 +91,24 @@ def check_bind(host: str, port: int) -> None:
             raise StartupError(f"{address} {cause}.") from None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` binds is a loopback one (only this machine can connect)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
+def log_control_plane_access(settings: Settings) -> None:
+    """Once, in the master: whether the control plane needs a token (never the token itself)."""
+    if settings.admin_token is not None:
+        log.info("control plane: every call but GET /__mockserver/health needs the admin token")
+    elif not is_loopback(settings.host):
+        log.warning("control plane: OPEN to whoever reaches %s (reset, snapshot import, fault rules, the "
+                    "journal); set MOCKSERVER_ADMIN_TOKEN to require a token", bind_address(settings.host, settings.port))
+
+
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "bind": [bind_address(settings.host, settings.port)],
@@ -116,6 +135,7 @@ def run(app: Callable, settings: Settings, on_exit: Callable[[], Any] | None = N
     wsgi = AccessLog(app) if settings.access_log else app
     log.info("mockserver serving specs %s, data %s, %d worker(s) on %s", settings.specs, settings.data,
              settings.workers, bind_address(settings.host, settings.port))
+    log_control_plane_access(settings)
     options = gunicorn_options(settings)
     if on_exit is not None:
         options["on_exit"] = lambda arbiter: on_exit()

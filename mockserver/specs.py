@@ -211,6 +211,10 @@ def _build_spec(path: Path, document: dict, known_actions: Callable[[str], set[s
         raise SpecError(f"{path}: unknown dialect {spec.dialect!r}")
     if spec.tenant.get("in") not in ("header", "path", "basic-username"):
         raise SpecError(f"{path}: {EXTENSION}.tenant.in must be header, path or basic-username")
+    free_form = ext.get("free-form-entities", [])
+    if not (isinstance(free_form, list) and all(isinstance(n, str) and n and not n.startswith("__")
+                                                for n in free_form)):
+        raise SpecError(f"{path}: {EXTENSION}.free-form-entities must be a list of entity names")
     operations = []
     for template, item in (resolved.get("paths") or {}).items():
         for method in HTTP_METHODS:

@@ -40,6 +40,7 @@ except ImportError:  # the context manager works without pytest
     pytest = None  # type: ignore[assignment]
 
 ADMIN = "/__mockserver"
+ADMIN_CREDENTIAL_HEADERS = {"authorization", "x-mockserver-admin-token", "cookie"}
 RULE_STATE = ("id", "uses", "remaining")  # what GET /faults adds to a rule
 FileOrData = "str | os.PathLike | Mapping[str, Any] | list | None"
 
@@ -76,16 +77,24 @@ class MockServer:
     def __init__(self, port: int | None = None, env: Mapping[str, str] | None = None,
                  specs: str | os.PathLike | None = None, seed: FileOrData = None, faults: FileOrData = None,
                  args: Sequence[str] = (), *, data: str | os.PathLike | None = None,
-                 startup_timeout: float = 20.0):
+                 admin_token: str | None = None, startup_timeout: float = 20.0):
         """``port``: the port to listen on (else ``--port`` in ``args``, else ``MOCKSERVER_PORT`` in
         ``env``, else a free one); ``url`` is always the address it listens on. ``specs``: a directory
         of specs; ``seed``/``faults``: a file, or the data itself (written to a JSON file); ``env``:
-        settings (``MOCKSERVER_*``); ``args``: more ``mockserver serve`` flags."""
+        settings (``MOCKSERVER_*``); ``args``: more ``mockserver serve`` flags. ``admin_token``: the
+        server's control-plane token (else ``--admin-token`` in ``args``, else ``MOCKSERVER_ADMIN_TOKEN``
+        of ``env`` or of this process), sent on every control-plane call of this client."""
         self._tmp = tempfile.mkdtemp(prefix="mockserver-")
         self.data = Path(data) if data is not None else Path(self._tmp) / "data"
         self.env, self.startup_timeout = dict(env or {}), startup_timeout
         args_port, rest = _take_option(tuple(args), "--port")
         host, rest = _take_option(rest, "--host")
+        args_token, rest = _take_option(rest, "--admin-token")
+        # The server gets it in its environment, not its argv (which `ps` shows to every user).
+        self.admin_token = (admin_token or args_token or self.env.get("MOCKSERVER_ADMIN_TOKEN")
+                            or os.environ.get("MOCKSERVER_ADMIN_TOKEN") or None)
+        if self.admin_token is not None:
+            self.env["MOCKSERVER_ADMIN_TOKEN"] = self.admin_token
         port = port if port is not None else args_port or self.env.get("MOCKSERVER_PORT")
         self.host = host or self.env.get("MOCKSERVER_HOST") or "127.0.0.1"
         self.port = int(port) if port is not None else free_port()
@@ -164,10 +173,13 @@ class MockServer:
 
     # --- HTTP -------------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: Any = None,
-                headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-        """(status, headers, parsed JSON or text) of any request to the server."""
+    def request(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
+                *, as_admin: bool = True) -> tuple[int, dict[str, str], Any]:
+        """(status, headers, parsed JSON or text) of any request to the server. A control-plane path
+        gets the admin token (when there is one, ``as_admin`` and ``headers`` bring no credential)."""
         data, headers = None, dict(headers or {})
+        if as_admin and path.startswith(ADMIN):
+            headers.update(self.admin_headers(headers))
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             headers.setdefault("Content-Type", "application/json")
@@ -181,6 +193,12 @@ class MockServer:
             return status, resp_headers, json.loads(raw)
         except ValueError:
             return status, resp_headers, raw.decode(errors="replace")
+
+    def admin_headers(self, given: Mapping[str, str] | None = None) -> dict[str, str]:
+        """``Authorization: Bearer <admin token>``, unless there is no token or ``given`` holds a credential."""
+        if self.admin_token is None or {k.lower() for k in given or {}} & ADMIN_CREDENTIAL_HEADERS:
+            return {}
+        return {"Authorization": "Bearer " + self.admin_token}
 
     def admin(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
         """A control-plane call; a status >= 400 raises MockServerError with the problem detail."""
@@ -331,6 +349,7 @@ PYTEST_OPTIONS = {
     "faults": "JSON/YAML file of fault rules active from startup",
     "env": "server settings, KEY=VALUE lines (e.g. MOCKSERVER_API_KEYS=ci-key)",
     "args": "more `mockserver serve` flags, shell-quoted (e.g. --port 19150 --journal-size 50)",
+    "admin_token": "the control plane's admin token (MOCKSERVER_ADMIN_TOKEN), sent on the fixture's control-plane calls",
 }
 
 
@@ -342,7 +361,7 @@ def _pytest_addoption(parser: Any) -> None:
             group.addoption("--mockserver-env", action="append", metavar="KEY=VALUE", help=help_text)
         else:
             parser.addini("mockserver_" + name, help_text, default="")
-            group.addoption("--mockserver-" + name, metavar=name.upper(), help=help_text)
+            group.addoption("--mockserver-" + name.replace("_", "-"), metavar=name.upper(), help=help_text)
 
 
 def server_options(config: Any) -> dict[str, Any]:
@@ -367,6 +386,8 @@ def server_options(config: Any) -> dict[str, Any]:
     options["env"] = env
     options["args"] = tuple(shlex.split(config.getoption("--mockserver-args", default=None)
                                         or config.getini("mockserver_args")))
+    options["admin_token"] = config.getoption("--mockserver-admin-token", default=None) \
+        or config.getini("mockserver_admin_token") or None
     return options
 
 
@@ -376,7 +397,7 @@ if pytest is not None:
     @pytest.fixture(scope="session")
     def mockserver_process(pytestconfig: Any) -> Iterator[MockServer]:
         """One real server for the session (started on first use, stopped at the end), configured by
-        the ini options mockserver_specs, _seed, _faults, _env, _args (or --mockserver-* flags)."""
+        the ini options mockserver_specs, _seed, _faults, _env, _args, _admin_token (or --mockserver-* flags)."""
         server = MockServer(**server_options(pytestconfig)).start()
         try:
             yield server

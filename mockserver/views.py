@@ -189,9 +189,12 @@ def item_fault_hook(faults: FaultBook) -> ItemFault:
     return item_fault
 
 
-def journal_entry(op: Operation, exchange: Exchange, started: float, answered: bytes) -> dict[str, Any]:
-    """The journal's record of one exchange (``answered``: the response body sent), credentials masked."""
-    masker = request_masker(op, exchange.principal)
+def journal_entry(op: Operation, exchange: Exchange, started: float, answered: bytes,
+                  secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The journal's record of one exchange (``answered``: the response body sent), credentials masked
+    (accepted or not); ``secrets`` are masked wherever they occur too (the admin token: a client may
+    send it to a vendor path)."""
+    masker = request_masker(op, exchange.principal, secrets)
     body, truncated = journal_body(request.get_data(cache=True), masker)
     response_body, response_truncated = journal_body(answered, masker)
     result = exchange.reply.result
@@ -219,15 +222,15 @@ def journal_entry(op: Operation, exchange: Exchange, started: float, answered: b
     }
 
 
-def request_masker(op: Operation, principal: Principal) -> Masker:
+def request_masker(op: Operation, principal: Principal, secrets: tuple[str, ...] = ()) -> Masker:
     """Masks every credential the request carries: the principal's, and whatever sits in a credential
-    header, query parameter or cookie (also when authentication failed)."""
+    header, query parameter or cookie (also when authentication failed), and ``secrets``."""
     names = [s.get("name", "") for s in op.security_schemes.values() if s.get("type") == "apiKey"]
     masker = Masker(secret_names=names)
     sent = [v for k, v in request.headers.items() if k.lower() in masker.secret_names]
     sent += [v for k, vs in request.args.lists() if k.lower() in masker.secret_names for v in vs]
     sent += [v for k, v in request.cookies.items() if k.lower() in masker.secret_names]
-    return Masker(credential_values([*principal.secrets, *sent]), names)
+    return Masker([*credential_values([*principal.secrets, *sent]), *secrets], names)
 
 
 def credential_values(secrets: list[str]) -> list[str]:
@@ -251,12 +254,13 @@ def to_response(reply: Reply) -> Response:
 def make_view(op: Operation, engine: Engine, settings: Settings, faults: FaultBook,
               journal: Journal) -> Callable[..., Response]:
     dialect = DIALECTS[op.spec.dialect]
+    secrets = (settings.admin_token,) if settings.admin_token else ()
 
     def view(**path_args: str) -> Response:
         at, started = datetime.now(timezone.utc), _perf()
         exchange = handle(op, dialect, engine, settings, faults, path_args)
         response = to_response(exchange.reply)
-        journal.record(journal_entry(op, exchange, started, response.get_data()), at)
+        journal.record(journal_entry(op, exchange, started, response.get_data(), secrets), at)
         return response
 
     view.__name__ = f"{op.spec.name}_{op.operation_id}"

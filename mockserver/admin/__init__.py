@@ -1,16 +1,19 @@
 """The control plane under /__mockserver/ (described by specs/admin.yaml).
 
-This module: health, reset and specs (the blueprint is in blueprint.py). The index, fault rules, records and snapshots, and the
-request journal are in the sibling modules, registered on the same blueprint.
+This module: health, reset and specs (the blueprint is in blueprint.py). The index, fault rules, records and snapshots, the
+request journal and the login page are in the sibling modules, registered on the same blueprint; who may
+call any of it (the admin token) is access.py, a check of the whole app.
 """
 from __future__ import annotations
 
 from flask import Response, jsonify, request
 
 from .. import version
+from ..entities import known_entities
 from ..fuzzing import schemathesis_toml
 from ..problems import NotFound
 from ..specs import served_document
+from . import access
 from .blueprint import admin, known_vendor, server
 
 
@@ -54,9 +57,13 @@ def _loaded_spec(name: str):
 
 @admin.get("/specs/<name>")
 def get_spec(name: str):
-    """The loaded spec with ``servers`` pointing at this mock: `schemathesis run <this URL>` works."""
-    base = request.host_url.rstrip("/")
-    return jsonify(served_document(_loaded_spec(name), base))
+    """The loaded spec with ``servers`` pointing at this mock: `schemathesis run <this URL>` works. The
+    control plane's states the admin token only when this server wants one."""
+    spec = _loaded_spec(name)
+    document = served_document(spec, request.host_url.rstrip("/"))
+    if spec.extension.get("control-plane") and access.configured_token() is None:
+        document.pop("security", None)  # this server's control plane is open: it wants no credential
+    return jsonify(document)
 
 
 @admin.get("/specs/<name>/schemathesis.toml")
@@ -68,6 +75,16 @@ def get_schemathesis_config(name: str):
     return Response(schemathesis_toml(spec.name, operation_ids), mimetype="application/toml")
 
 
-from . import faults, index, journal, records  # noqa: E402,F401  (register their routes on the blueprint)
+@admin.get("/specs/<name>/entities")
+def list_entities(name: str):
+    """The entities seeding, reading and snapshots accept for this spec's vendor, with their key field."""
+    spec = _loaded_spec(name)
+    if not spec.dialect:
+        raise NotFound(f"Spec {name!r} is the control plane's own: it has no entities.")
+    return jsonify({"spec": spec.name, "vendor": spec.vendor,
+                    "entities": [e.as_json() for e in known_entities(spec)]})
+
+
+from . import faults, index, journal, login, records  # noqa: E402,F401  (register their routes on the blueprint)
 
 __all__ = ["admin"]

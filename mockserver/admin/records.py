@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ..entities import UnknownEntity
 from ..problems import BadRequest, Conflict, NotFound
 from ..seeding import (
     ReservedEntity,
@@ -17,10 +18,10 @@ from .blueprint import admin, json_body, server
 
 
 def _translate(exc: Exception):
-    """seeding's exceptions → problems (400 bad records, 404 unknown vendor, 409 reserved entity)."""
+    """seeding's exceptions → problems (400 bad records, 404 unknown vendor or entity, 409 reserved entity)."""
     if isinstance(exc, SeedError):
         return BadRequest(str(exc), items=exc.items) if exc.items else BadRequest(str(exc))
-    if isinstance(exc, UnknownVendor):
+    if isinstance(exc, (UnknownVendor, UnknownEntity)):
         return NotFound(str(exc))
     return Conflict(str(exc))
 
@@ -31,7 +32,7 @@ def _translate(exc: Exception):
 def get_records(vendor: str, tenant: str, entity: str):
     try:
         records = read_records(server().store, server().specs, vendor, tenant, entity)
-    except (UnknownVendor, ReservedEntity) as exc:
+    except (UnknownVendor, UnknownEntity, ReservedEntity) as exc:
         raise _translate(exc) from None
     return jsonify({"vendor": vendor, "tenant": tenant, "entity": entity, "records": records})
 
@@ -43,7 +44,7 @@ def post_records(vendor: str, tenant: str, entity: str):
     try:
         stored = seed_records(server().store, server().specs, vendor, tenant, entity, body,
                               server().settings.default_user)
-    except (SeedError, UnknownVendor, ReservedEntity) as exc:
+    except (SeedError, UnknownVendor, UnknownEntity, ReservedEntity) as exc:
         raise _translate(exc) from None
     return jsonify({"vendor": vendor, "tenant": tenant, "entity": entity, "records": stored})
 
@@ -59,6 +60,6 @@ def put_snapshot():
     body = json_body()
     try:
         written = import_snapshot(server().store, server().specs, body, user=server().settings.default_user)
-    except (SeedError, UnknownVendor, ReservedEntity) as exc:
+    except (SeedError, UnknownVendor, UnknownEntity, ReservedEntity) as exc:
         raise _translate(exc) from None
     return jsonify({"imported": written})

@@ -5,6 +5,7 @@ the meaning of its actions; the shared machinery (validation, transactions, outc
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -53,6 +54,18 @@ Action = Callable[[Call, "Engine"], Reply]
 
 
 @dataclass(frozen=True)
+class EntityFamily:
+    """Tables a dialect names by a pattern, e.g. VCC Live's one table per project (``records:22``)."""
+
+    template: str  # as users read it: "records:{projectid}"
+    pattern: str  # a regular expression the whole entity name must match
+    key: str  # the field its records are keyed by
+
+    def matches(self, entity: str) -> bool:
+        return re.fullmatch(self.pattern, entity) is not None
+
+
+@dataclass(frozen=True)
 class ItemReport:
     """One item of a journaled batch as the vendor's answer reports it (the dashboard's item table)."""
 
@@ -60,6 +73,7 @@ class ItemReport:
     outcome: str  # batch.py's results: created | updated | deleted | restored | failed | rolled-back
     key: Any = None
     reason: str | None = None  # why it failed
+
 
 # Emulation choice: an entity that no operation of its vendor's spec writes (e.g. Pipeliner's
 # Account/Contact, seeded as related records) is free-form: any JSON object with this key field.
@@ -86,6 +100,9 @@ class Dialect:
 
     name: str = ""
     actions: Mapping[str, Action] = {}
+    # Tables the dialect keeps beyond its spec's entities (entities.py lists them with the spec's).
+    entity_families: tuple[EntityFamily, ...] = ()
+    sequences: tuple[str, ...] = ()  # id sequences kept under their own names (snapshots carry them)
 
     def error(self, status: int, title: str, detail: str, *, activity_id: str,
               extra: Mapping[str, Any] | None = None) -> Reply:

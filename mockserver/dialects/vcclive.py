@@ -15,9 +15,11 @@ from ..batch import FAILED, UPDATED, Engine, ItemFailed, ItemOutcome
 from ..specs import entity_schema_class
 from ..store import Records, Transaction
 from . import vcclive_errors as E
-from .base import Call, Dialect, ItemReport, Reply, SeedTarget
+from .base import Call, Dialect, EntityFamily, ItemReport, Reply, SeedTarget
 from .vcclive_fields import (
+    FIELD_IDS,
     NUMBER_IDS,
+    VALUE_IDS,
     Project,
     field_definition,
     find_by_form,
@@ -68,6 +70,10 @@ def load_element(schema, element: Any) -> dict:
 
 class VCCLiveDialect(Dialect):
     name = "vcclive"
+    # One records table and one fields table per project (vcclive_seeding.PROJECT_TABLE names them).
+    entity_families = (EntityFamily("records:{projectid}", r"records:[1-9][0-9]*", "numberid"),
+                       EntityFamily("fields:{projectid}", r"fields:[1-9][0-9]*", "name"))
+    sequences = (NUMBER_IDS, FIELD_IDS, VALUE_IDS)
 
     def __init__(self) -> None:
         self.actions = {

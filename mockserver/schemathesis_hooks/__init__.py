@@ -8,4 +8,4 @@ must change nothing. Importing this module needs schemathesis (the package's ``t
 """
 from __future__ import annotations
 
-from . import batches, vcclive  # noqa: F401  (importing registers their checks and hook)
+from . import admin, batches, vcclive  # noqa: F401  (importing registers their checks and hooks)

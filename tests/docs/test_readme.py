@@ -146,3 +146,18 @@ def test_readme_configuration_table_lists_every_setting():
     documented = set(re.findall(r"^\|[^|]*\| `(MOCKSERVER_\w+)` \|", table, re.M))
     settings = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
     assert documented == settings, f"missing rows: {settings - documented}; unknown: {documented - settings}"
+
+
+@needs_curl
+def test_readme_journal_verify_command(live_server):
+    """The verify example: 200 once the batch it names was sent, 409 with a near miss before."""
+    server = live_server()
+    missing = json.loads(run_readme_commands("journal-verify", server.url))
+    assert missing["status"] == 409 and missing["count"] == 0 and missing["near_misses"] == []
+    headers = {"x-api-key": "k", "Authorization": "Bearer t", "vbasoftware-database": "DEMO"}
+    server.request("PUT", "/vbasoftware/call-trackings-batch", [{"call_Key": 1}], headers)
+    near = json.loads(run_readme_commands("journal-verify", server.url))
+    assert near["status"] == 409 and near["near_misses"][0]["mismatched"] == ["body"]
+    server.request("PUT", "/vbasoftware/call-trackings-batch", [{"call_Key": 2, "first_Name": "Bob"}], headers)
+    held = json.loads(run_readme_commands("journal-verify", server.url))
+    assert held["count"] == 1 and held["expected"] == {"exactly": 1}

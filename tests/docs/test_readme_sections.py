@@ -42,4 +42,5 @@ def test_readme_seed_file(live_server, tmp_path):
     server = live_server("--seed", str(seed))
     with Store(server.data).transaction("vbasoftware", "ACME_DB", write=False) as tx:
         assert tx.records("CallTracking").get(3)["first_Name"] == "Ada"
+    with Store(server.data).transaction("pipeliner", "demo_space", write=False) as tx:
         assert tx.records("Account").get("acc-1") == {"id": "acc-1", "name": "Acme"}

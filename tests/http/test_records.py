@@ -16,9 +16,15 @@ HEADERS = {"x-api-key": "k", "Authorization": "Bearer " + make_jwt({"username": 
            "vbasoftware-database": TENANT}
 
 
-def stored(store, entity, tenant=TENANT):
-    with store.transaction("vbasoftware", tenant, write=False) as tx:
+def stored(store, entity, tenant=TENANT, vendor="vbasoftware"):
+    with store.transaction(vendor, tenant, write=False) as tx:
         return tx.records(entity).all()
+
+
+def keep(client, store):
+    """One stored record (what a refused call must leave as it is)."""
+    assert client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 1}]).status_code == 200
+    return stored(store, "CallTracking")
 
 
 def test_records_seeded_get_the_defaults_of_written_ones(client, store):
@@ -56,12 +62,14 @@ def test_records_seed_with_a_bad_record_is_400_naming_index_and_fields_and_store
 
 
 def test_records_free_form_entity_needs_only_an_id(client, store):
-    resp = client.post(f"{RECORDS}/Account", json=[{"id": "acc-1", "name": "Acme", "tags": ["a"]}, {"id": 2}])
+    """Pipeliner's Account is named by a Call relation and written by no operation: free-form."""
+    accounts = "/__mockserver/records/pipeliner/sp1/Account"
+    resp = client.post(accounts, json=[{"id": "acc-1", "name": "Acme", "tags": ["a"]}, {"id": 2}])
     assert resp.status_code == 200
-    assert stored(store, "Account") == [{"id": "acc-1", "name": "Acme", "tags": ["a"]}, {"id": 2}]
-    bad = client.post(f"{RECORDS}/Account", json=[{"name": "no id"}])
+    assert stored(store, "Account", "sp1", "pipeliner") == [{"id": "acc-1", "name": "Acme", "tags": ["a"]}, {"id": 2}]
+    bad = client.post(accounts, json=[{"name": "no id"}])
     assert bad.status_code == 400 and bad.get_json()["items"][0]["errors"][0]["field"] == "id"
-    assert len(stored(store, "Account")) == 2
+    assert len(stored(store, "Account", "sp1", "pipeliner")) == 2
 
 
 @pytest.mark.parametrize("method,path,body,status", [
@@ -71,6 +79,9 @@ def test_records_free_form_entity_needs_only_an_id(client, store):
     ("GET", f"{RECORDS}/__store__", None, 409),
     ("POST", f"{RECORDS}/CallTracking", {"call_Key": 1}, 400),
     ("POST", f"{RECORDS}/CallTracking", [1, 2], 400),
+    ("POST", f"{RECORDS}/CallTrackings", [{"call_Key": 1}], 404),
+    ("GET", f"{RECORDS}/CallTrackings", None, 404),
+    ("POST", "/__mockserver/records/vcclive/c/records:x", [], 404),
 ])
 def test_records_bad_requests_are_problems_and_store_nothing(client, store, method, path, body, status):
     resp = client.open(path, method=method, json=body)
@@ -83,16 +94,16 @@ TOO_DEEP_RECORD = b'[{"id": "a", "x": ' + b"[" * 70 + b"]" * 70 + b"}]"
 
 
 @pytest.mark.parametrize("method,path,raw", [
-    ("POST", f"{RECORDS}/Account", DEEP),
-    ("POST", f"{RECORDS}/Account", TOO_DEEP_RECORD),
+    ("POST", f"{RECORDS}/CallTracking", DEEP),
+    ("POST", f"{RECORDS}/CallTracking", TOO_DEEP_RECORD),
     ("PUT", "/__mockserver/snapshot", DEEP),
 ], ids=["records-5000", "records-72", "snapshot-5000"])
 def test_records_body_nested_too_deeply_is_400_and_stores_nothing(client, store, method, path, raw):
-    client.post(f"{RECORDS}/Account", json=[{"id": "keep"}])
+    before = keep(client, store)
     resp = client.open(path, method=method, data=raw, content_type="application/json")
     assert resp.status_code == 400 and resp.content_type == PROBLEM
     assert "nested more than 64 levels deep" in resp.get_json()["detail"]
-    assert stored(store, "Account") == [{"id": "keep"}]
+    assert stored(store, "CallTracking") == before
 
 
 def test_records_seed_body_that_is_not_json_is_400(client, store):
@@ -102,13 +113,13 @@ def test_records_seed_body_that_is_not_json_is_400(client, store):
 
 def test_records_snapshot_round_trips_and_import_replaces_everything(client, store):
     client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 5, "first_Name": "A"}])
-    client.post("/__mockserver/records/vbasoftware/OTHER/Account", json=[{"id": "x"}])
+    client.post("/__mockserver/records/vbasoftware/OTHER/CallTracking", json=[{"call_Key": 9}])
     snapshot = client.get("/__mockserver/snapshot").get_json()
     assert set(snapshot["vendors"]["vbasoftware"]) == {TENANT, "OTHER"}
     assert snapshot["vendors"]["vbasoftware"][TENANT]["records"]["CallTracking"]["5"]["first_Name"] == "A"
 
     client.post(f"{RECORDS}/CallTracking", json=[{"call_Key": 6}])
-    client.post("/__mockserver/records/vbasoftware/THIRD/Account", json=[{"id": "y"}])
+    client.post("/__mockserver/records/vbasoftware/THIRD/CallTracking", json=[{"call_Key": 1}])
     resp = client.put("/__mockserver/snapshot", json=snapshot)
     assert resp.status_code == 200 and resp.get_json() == {"imported": 2}
     assert client.get("/__mockserver/snapshot").get_json() == snapshot
@@ -145,17 +156,19 @@ def test_records_of_a_tenant_with_slashes_are_read_and_seeded(client, store, ten
 @pytest.mark.parametrize("snapshot,status", [
     ({"vendors": {"nope": {}}}, 404),
     ({"vendors": {"vbasoftware": {"T": {"records": {"__store__": {}}}}}}, 409),
-    ({"vendors": {"vbasoftware": {"T": {"records": {"E": {"1": "not an object"}}}}}}, 400),
+    ({"vendors": {"vbasoftware": {"T": {"records": {"Event": {"1": "not an object"}}}}}}, 400),
+    ({"vendors": {"vbasoftware": {"T": {"records": {"CallTrackings": {}}}}}}, 404),
+    ({"vendors": {"vbasoftware": {"T": {"sequences": {"Calls": 3}}}}}, 404),
     ({"vendor": {}}, 400),
     ({"vendors": {"vbasoftware": {"T": {"sequences": {"CallTracking": -1}}}}}, 400),
     ({"vendors": {"vbasoftware": {"T": {"sequences": {"CallTracking": "7"}}}}}, 400),
     ([], 400),
 ])
 def test_records_bad_snapshot_changes_nothing(client, store, snapshot, status):
-    client.post(f"{RECORDS}/Account", json=[{"id": "keep"}])
+    before = keep(client, store)
     resp = client.put("/__mockserver/snapshot", json=snapshot)
     assert resp.status_code == status and resp.content_type == PROBLEM
-    assert stored(store, "Account") == [{"id": "keep"}]
+    assert stored(store, "CallTracking") == before
 
 
 @pytest.mark.parametrize("query,left", [
@@ -166,7 +179,7 @@ def test_records_bad_snapshot_changes_nothing(client, store, snapshot, status):
 ])
 def test_records_reset_all_vendor_or_tenant(client, store, query, left):
     for tenant in (TENANT, "OTHER"):
-        client.post(f"/__mockserver/records/vbasoftware/{tenant}/Account", json=[{"id": 1}])
+        client.post(f"/__mockserver/records/vbasoftware/{tenant}/CallTracking", json=[{"call_Key": 1}])
     resp = client.post("/__mockserver/reset" + query)
     assert resp.status_code == 200
     assert store.tenants("vbasoftware") == left
@@ -177,6 +190,8 @@ vbasoftware:
   ACME_DB:
     CallTracking:
       - {call_Key: 3, first_Name: Ada}
+pipeliner:
+  sp1:
     Account:
       - {id: acc-1, name: Acme}
 """
@@ -189,7 +204,8 @@ def test_records_seed_file_is_applied_at_startup(live_server, tmp_path, how):
     server = live_server("--seed", str(seed)) if how == "flag" else live_server(env={"MOCKSERVER_SEED": str(seed)})
     status, _, body = server.request("GET", "/vbasoftware/call-trackings/3", headers=HEADERS)
     assert status == 200 and body["data"]["first_Name"] == "Ada" and body["data"]["last_Name"] is None
-    assert server.request("GET", f"{RECORDS}/Account")[2]["records"] == [{"id": "acc-1", "name": "Acme"}]
+    accounts = server.request("GET", "/__mockserver/records/pipeliner/sp1/Account")[2]["records"]
+    assert accounts == [{"id": "acc-1", "name": "Acme"}]
 
 
 def test_records_bad_seed_file_stops_startup_naming_the_place(live_server, tmp_path):
@@ -338,8 +354,8 @@ def test_records_snapshot_keeps_the_id_sequences_so_a_restored_state_never_reuse
 def test_records_seed_file_with_a_non_finite_number_is_refused(tmp_path):
     """YAML's .inf is not JSON: stored, it would make the data file and every answer reading it invalid."""
     seed = tmp_path / "seed.yaml"
-    seed.write_text("vbasoftware: {T: {Account: [{id: a, balance: .inf}]}}")
-    with pytest.raises(SeedError, match=r"seed.yaml.*vbasoftware\.T\.Account\.0\.balance.*not JSON"):
+    seed.write_text("pipeliner: {T: {Account: [{id: a, balance: .inf}]}}")
+    with pytest.raises(SeedError, match=r"seed.yaml.*pipeliner\.T\.Account\.0\.balance.*not JSON"):
         load_seed_file(seed)
 
 
@@ -379,3 +395,40 @@ def test_records_snapshot_of_every_vendor_round_trips_exactly(client):
     assert client.post("/__mockserver/reset").status_code == 200
     assert client.put("/__mockserver/snapshot", json=snapshot).status_code == 200
     assert client.get("/__mockserver/snapshot").get_json() == snapshot
+
+
+def test_records_unknown_entity_is_404_naming_the_known_and_stores_nothing(client, store):
+    resp = client.post(f"{RECORDS}/CallTrackings", json=[{"call_Key": 1}])
+    assert resp.status_code == 404 and resp.content_type == PROBLEM
+    detail = resp.get_json()["detail"]
+    assert "'CallTrackings'" in detail and "CallTracking, CareCaseClinicalTrial, Event" in detail
+    assert store.tenants("vbasoftware") == []
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("vbasoftware", [{"name": "CallTracking", "key": "call_Key", "kind": "written"},
+                     {"name": "CareCaseClinicalTrial", "key": "careCaseClinicalTrial_Key", "kind": "written"},
+                     {"name": "Event", "key": "event_ID", "kind": "written"}]),
+    ("vcclive", [{"name": "records:{projectid}", "key": "numberid", "kind": "family"},
+                 {"name": "fields:{projectid}", "key": "name", "kind": "family"}]),
+])
+def test_records_entities_of_a_spec_are_listed_with_their_key(client, spec, expected):
+    resp = client.get(f"/__mockserver/specs/{spec}/entities")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"spec": spec, "vendor": spec, "entities": expected}
+
+
+def test_records_pipeliner_entities_are_the_call_and_its_related_records(client):
+    entities = client.get("/__mockserver/specs/pipeliner/entities").get_json()["entities"]
+    assert entities[0] == {"name": "Call", "key": "id", "kind": "written"}
+    related = {e["name"] for e in entities if e["kind"] == "related"}
+    assert related == {"Account", "Client", "Contact", "Lead", "Opportunity", "OpptyProductRelation", "Product"}
+    # every listed entity is accepted for seeding (the list is what seeding checks)
+    for entity in related:
+        assert client.post(f"/__mockserver/records/pipeliner/sp/{entity}", json=[{"id": "x"}]).status_code == 200
+
+
+@pytest.mark.parametrize("name,status", [("nope", 404), ("admin", 404)])
+def test_records_entities_of_an_unknown_or_control_plane_spec_is_404(client, name, status):
+    resp = client.get(f"/__mockserver/specs/{name}/entities")
+    assert resp.status_code == status and resp.content_type == PROBLEM

@@ -74,6 +74,7 @@ def test_testing_seed_and_faults_files_are_passed_as_given(tmp_path):
 
 
 INNER_TEST = '''
+import urllib.error
 import urllib.request
 
 def test_configured(mockserver):
@@ -87,6 +88,11 @@ def test_configured(mockserver):
                                         "vbasoftware-database": "DEMO"}})[0] == 401
     assert mockserver.request("GET", "/__mockserver/requests?limit=1")[2]["requests"][0]["status"] == 401
     mockserver.seed("vbasoftware", "DEMO", "CallTracking", [{{"call_Key": 4}}])
+    try:  # the server has the admin token of the options, and only the fixture's calls send it
+        urllib.request.urlopen(mockserver.url + "/__mockserver/faults")
+        raise AssertionError("the control plane answered without the admin token")
+    except urllib.error.HTTPError as err:
+        assert err.code == 401
 
 def test_each_test_starts_from_the_seed(mockserver):
     assert [r["call_Key"] for r in mockserver.records("vbasoftware", "DEMO", "CallTracking")] == [3]
@@ -131,7 +137,7 @@ def test_testing_pytest_plugin_options(tmp_path, via):
         result = run_pytest(project, "--mockserver-specs", "tests/mock/specs", "--mockserver-seed",
                             "tests/mock/seed.yaml", "--mockserver-faults", "tests/mock/faults.json",
                             "--mockserver-env", "MOCKSERVER_API_KEYS=k", "--mockserver-env", "MOCKSERVER_JOURNAL_SIZE=7",
-                            "--mockserver-args", f"--port {port}")
+                            "--mockserver-args", f"--port {port}", "--mockserver-admin-token", "cli-admin-token")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout
 

@@ -108,8 +108,8 @@ def test_packaging_source_installs_in_a_fresh_venv(tmp_path):
 
 DOWNSTREAM_TEST = """
 def test_fixture_serves(mockserver):
-    mockserver.seed("vbasoftware", "DEMO", "Account", [{"id": "a"}])
-    assert mockserver.records("vbasoftware", "DEMO", "Account") == [{"id": "a"}]
+    mockserver.seed("pipeliner", "DEMO", "Account", [{"id": "a"}])
+    assert mockserver.records("pipeliner", "DEMO", "Account") == [{"id": "a"}]
 """
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import urllib.parse
 
 import pytest
 from click.testing import CliRunner
@@ -101,3 +102,18 @@ def test_settings_default_to_one_worker_per_core():
     """The control plane is shared by the workers (shared.py), so the default uses every core."""
     assert Settings.from_env({}).workers == cores() >= 1
     assert Settings.from_env({"MOCKSERVER_WORKERS": "3"}).workers == 3
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_logs_never_show_the_admin_token(app, capsys, root_logging, log_format):
+    """A client that puts the token in a URL (raw or percent-encoded): no line shows it, in any form."""
+    token = 'adm"in\\tok+en/1'
+    configure_logging("DEBUG", log_format, secrets=[token, None])
+    client = Client(AccessLog(app))
+    for query in (urllib.parse.urlencode({"t": token}), "t=" + token.replace("+", "%2B")):
+        client.get("/nowhere/" + urllib.parse.quote(token, safe=""), query_string=query, buffered=True)
+    logging.getLogger("mockserver.test").warning("said %s", token)
+    err = capsys.readouterr().err
+    assert err.count('"GET /nowhere/') == 2 and "said ***" in err
+    forms = {token, json.dumps(token)[1:-1], urllib.parse.quote(token, safe=""), urllib.parse.quote_plus(token)}
+    assert not [form for form in forms if form in err], err
