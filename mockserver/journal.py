@@ -213,10 +213,9 @@ class Journal:
 
     def find(self, query: JournalQuery) -> list[dict[str, Any]]:
         """Matching entries, oldest first; with ``limit`` the most recent ``limit`` of them."""
-        found = [e for e in self.entries() if query.matches(e)]
-        if query.limit is not None:
-            found = found[-query.limit:] if query.limit else []
-        return [_public(e) for e in found]
+        if query.limit is not None:  # read from the newest end: costs the entries it keeps, not the ring
+            return list(reversed(self.newest(query, 0, query.limit)[0])) if query.limit else []
+        return [_public(e) for e in self.entries() if query.matches(e)]
 
     def newest(self, query: JournalQuery, skip: int, count: int) -> tuple[list[dict[str, Any]], bool]:
         """The matching entries ``skip`` to ``skip + count`` counted from the most recent, and whether older

@@ -60,3 +60,14 @@ def test_journal_newest_and_get_match_the_field_not_the_same_text_in_a_body(tmp_
     assert [e["id"] for e in journal.newest(JournalQuery(tenant="B"), 0, 5)[0]] == ["2"]
     assert journal.newest(JournalQuery(status=401), 0, 5) == ([], False)
     assert journal.get("2")["tenant"] == "B"
+
+
+def test_journal_find_with_limit_is_the_most_recent_matches_oldest_first(tmp_path):
+    """``limit`` reads from the newest end; the answer is what filtering the whole ring gives."""
+    journal = Journal(SharedDir(tmp_path), 16)
+    for n in range(20):
+        journal.record(entry(n, tenant="T" if n % 3 else "U"), T0 + timedelta(seconds=n))
+    for query_args in ({}, {"tenant": "T"}, {"tenant": "U"}, {"status": 500}):
+        everything = journal.find(JournalQuery(**query_args))
+        for limit in (1, 3, 16, 50):
+            assert journal.find(JournalQuery(**query_args, limit=limit)) == everything[-limit:]
