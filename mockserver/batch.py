@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from marshmallow import Schema, ValidationError
 
-from .schemas import flatten_errors
+from .schemas import fast_load, flatten_errors
 from .store import Store, Transaction
 
 
@@ -90,6 +90,9 @@ def load_item(schema: Schema, item: Any, *, partial: bool = False, key: Any = No
     """Validate one item against its generated schema or raise ItemFailed naming every bad field."""
     if not isinstance(item, dict):
         raise ItemFailed([("", "Item is not a JSON object.")], key=key)
+    loaded = fast_load(schema)(item, partial)
+    if loaded is not None:
+        return loaded
     try:
         return schema.load(item, partial=partial)
     except ValidationError as exc:

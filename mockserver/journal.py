@@ -67,6 +67,11 @@ class Masker:
         return {name: [MASK] * len(values) if name.lower() in self.secret_names else [self.text(v) for v in values]
                 for name, values in query.items()}
 
+    def absent_from(self, raw: bytes) -> bool:
+        """Whether no secret can hide in this JSON text: none occurs in it, and it has no escape
+        (``\\u0061`` would spell a letter of one): then its parsed value needs no masking."""
+        return b"\\" not in raw and not any(secret.encode() in raw for secret in self.secrets)
+
     def value(self, data: Any) -> Any:
         """A JSON value with every secret masked (keys and strings)."""
         if isinstance(data, str):
@@ -86,9 +91,13 @@ def journal_body(raw: bytes, masker: Masker) -> tuple[Any, bool]:
     if len(text) > MAX_BODY_CHARS:
         return masker.text(text[:MAX_BODY_CHARS]), True
     try:
-        return masker.value(jsontext.loads(text)), False
+        value = jsontext.loads(raw)
     except ValueError:
-        return masker.text(text), False
+        try:  # not UTF-8: the text with U+FFFD for the bad bytes may still be JSON
+            return masker.value(jsontext.loads(text)), False
+        except ValueError:
+            return masker.text(text), False
+    return (value if masker.absent_from(raw) else masker.value(value)), False
 
 
 ANY_BODY = object()  # the body filter's "not given" (null is a body one may look for)
@@ -169,15 +178,14 @@ class Journal:
         with self.shared.locked(LOCK) as fd:
             number = _read_counter(fd)
             os.pwrite(fd, str(number + 1).rjust(_COUNTER_WIDTH).encode(), 0)
-            line = json.dumps({"time": utc_timestamp(at), **entry, "_at": at.isoformat(), "_n": number},
-                              separators=(",", ":"))
+            line = jsontext.dumps({"time": utc_timestamp(at), **entry, "_at": at.isoformat(), "_n": number})
             if number % self.segment == 0:
                 self._drop_segments_before(number - self.size + 1)
             # One write on an O_APPEND file; the leading newline ends a line a killed writer left cut.
             out = os.open(self.shared.path(f"journal-{number // self.segment}.jsonl"),
                           os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(out, ("\n" + line + "\n").encode())
+                os.write(out, b"\n" + line + b"\n")
             finally:
                 os.close(out)
 
@@ -221,7 +229,7 @@ class Journal:
         """The matching entries ``skip`` to ``skip + count`` counted from the most recent, and whether older
         ones match too (a page of the dashboard). Lines are read newest first and a line that lacks a
         filter's exact field text is not parsed, so a page costs what it skips and shows, not the ring."""
-        needles = [json.dumps({name: value}, separators=(",", ":"))[1:-1].encode()
+        needles = [jsontext.dumps({name: value})[1:-1]  # as record() wrote it
                    for name, value in (("vendor", query.vendor), ("operation", query.operation),
                                        ("tenant", query.tenant), ("status", query.status)) if value is not None]
         with self.shared.locked(LOCK) as fd:
@@ -247,7 +255,7 @@ class Journal:
 
     def get(self, entry_id: str) -> dict[str, Any] | None:
         """The entry with this id (a request's activity id), or None; lines not naming it are not parsed."""
-        needle = json.dumps({"id": entry_id}, separators=(",", ":"))[1:-1].encode()
+        needle = jsontext.dumps({"id": entry_id})[1:-1]
         with self.shared.locked(LOCK) as fd:
             first = _read_counter(fd) - self.size
             for _, path in self._segments():

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+
+import orjson
 
 # Emulation choice: JSON nested deeper than this is refused (System.Text.Json's default MaxDepth,
 # what VBA's ASP.NET API parses with); no vendor body or control-plane document needs more.
@@ -30,17 +33,52 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# orjson reads an integer past 64 bits as a float: a text with a long digit run takes the stdlib parser.
+LONG_DIGITS = re.compile(rb"\d{19,}")
+
+
 def loads(raw: str | bytes) -> Any:
     """JSON text (bytes must be UTF-8) → value; ValueError (UnicodeDecodeError, JSONDecodeError
-    included) if it is not strict JSON or is nested more than MAX_DEPTH levels deep."""
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise ValueError(TOO_DEEP) from None
-    if depth(value) > MAX_DEPTH:
+    included) if it is not strict JSON or is nested more than MAX_DEPTH levels deep.
+
+    orjson first (strict RFC 8259: it refuses NaN, Infinity and out-of-range numbers itself, and
+    whatever it takes the stdlib takes with the same value); a text it refuses goes through the
+    stdlib parser, whose verdict and message stand (it also takes lone surrogates, as before)."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    value: Any = _NOT_PARSED
+    if not LONG_DIGITS.search(data):
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    if value is _NOT_PARSED:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        try:
+            value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except RecursionError:
+            raise ValueError(TOO_DEEP) from None
+    # Fewer brackets than MAX_DEPTH cannot nest deeper (counted in C; most bodies stop here).
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and depth(value) > MAX_DEPTH:
         raise ValueError(TOO_DEEP)
     return value
+
+
+_NOT_PARSED = object()
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON; TypeError for what JSON cannot hold. orjson, or the stdlib past 64-bit ints."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        try:  # UTF-8 as orjson writes it (a line's text is searched for), ASCII if a lone surrogate forbids
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            try:
+                return text.encode()
+            except UnicodeEncodeError:
+                return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError as exc:
+            raise TypeError(str(exc)) from None
 
 
 def depth(value: Any) -> int:

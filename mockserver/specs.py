@@ -77,6 +77,8 @@ class Operation:
     body_required: bool
     body_schema: Mapping[str, Any] | None  # dereferenced
     entity_schemas: Mapping[str, Any] = field(default_factory=dict)  # dereferenced component schemas
+    # What a dialect works out once from the operation rather than per item (see ``derived``).
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def vendor(self) -> str:
@@ -369,6 +371,15 @@ def served_document(spec: Spec, base_url: str) -> dict:
     if vendor_servers:
         document.setdefault(EXTENSION, {})["vendor-servers"] = vendor_servers
     return document
+
+
+def derived(op: Operation, name: str, build: Callable[[Operation], Any]) -> Any:
+    """``build(op)``, computed on first use and kept with the operation (it depends only on the spec)."""
+    try:
+        return op.cache[name]
+    except KeyError:
+        value = op.cache[name] = build(op)
+        return value
 
 
 def entity_schema_class(op: Operation, name: str | None = None):

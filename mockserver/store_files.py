@@ -26,6 +26,8 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
+from .jsontext import LONG_DIGITS, dumps
+
 logger = logging.getLogger(__name__)
 
 RESERVED = "__store__"  # internal table; entity names may not start with "__"
@@ -33,8 +35,6 @@ LAYOUT = 1  # one record per line, __store__ first (see the module docstring)
 JOURNAL_VERSION = 1
 _FIRST = b'{"' + RESERVED.encode() + b'":'
 _KEY = re.compile(rb'^,?("(?:[^"\\]|\\.)*"):')
-# orjson reads an integer past 64 bits as a float: a text with a long digit run takes the stdlib parser.
-_LONG_DIGITS = re.compile(rb"\d{19,}")
 _WRITE_BUFFER = 1 << 20
 
 Signature = tuple[int, int, int]  # (st_ino, st_mtime_ns, st_size) of a checkpoint version
@@ -47,17 +47,6 @@ class StoreError(Exception):
 
 # --------------------------------------------------------------------------------------- JSON codec
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON; TypeError for what JSON cannot hold. orjson, or the stdlib past its 64-bit ints."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        try:
-            return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
-        except ValueError as exc:
-            raise TypeError(str(exc)) from None
-
-
 def dumps_kept(value: Any) -> bytes:
     """``dumps`` for a value kept in memory: an exact-size copy. Recent orjson releases return bytes
     whose allocation keeps its whole write buffer (~8 KiB per record measured with 3.13), which
@@ -66,7 +55,7 @@ def dumps_kept(value: Any) -> bytes:
 
 
 def loads(raw: bytes) -> Any:
-    if _LONG_DIGITS.search(raw):
+    if LONG_DIGITS.search(raw):
         return json.loads(raw)
     return orjson.loads(raw)
 

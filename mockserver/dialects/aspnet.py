@@ -206,8 +206,8 @@ def datetime_text(value: str) -> str | None:
     return f"{value[:10]}T{hour}:{minute}:{second or '00'}{fraction or ''}{zone or ''}"
 
 
-def _scalar(value: Any, schema: Mapping[str, Any], clr: str, options: JsonOptions) -> Any:
-    kind, _ = type_and_nullable(schema)
+def _scalar(value: Any, node: "_Node", options: JsonOptions) -> Any:
+    kind, clr = node.kind, node.clr
     if kind in ("integer", "number") and isinstance(value, str) and options.numbers_from_strings:
         pattern = _INTEGER_TEXT if kind == "integer" else _NUMBER_TEXT
         if pattern.fullmatch(value) is None:
@@ -237,6 +237,44 @@ def _scalar(value: Any, schema: Mapping[str, Any], clr: str, options: JsonOption
     return value  # untyped: any JSON
 
 
+class _Node:
+    """What binding needs of one schema, worked out once (a schema is bound once per item of every
+    request): its merged form, JSON type, .NET type, and for an object its member names."""
+
+    __slots__ = ("kind", "nullable", "clr", "value_type", "shown", "is_object", "properties", "exact",
+                 "folded", "items", "_schema")
+
+    def __init__(self, schema: Mapping[str, Any], entity: str):
+        self._schema = schema  # keeps the id the plan cache is keyed by alive
+        schema = merge_all_of(schema)
+        self.kind, self.nullable = type_and_nullable(schema)
+        self.clr, self.value_type = clr_type(schema, entity)
+        self.shown = f"System.Nullable`1[{self.clr}]" if self.value_type and self.nullable else self.clr
+        self.is_object = self.kind == "object" or (self.kind is None and "properties" in schema)
+        self.properties = schema.get("properties")
+        if self.properties is not None:
+            self.exact = {name: name for name in self.properties}
+            folded = {name.upper(): name for name in reversed(list(self.properties))}  # first declared wins
+            self.folded = {**folded, **self.exact}  # an exact match wins over a folded one
+        self.items = schema.get("items", {})
+
+    def member(self, name: str, case_insensitive: bool) -> str | None:
+        if not case_insensitive:
+            return self.exact.get(name)
+        return self.folded.get(name) or self.folded.get(name.upper())
+
+
+_PLANS: dict[tuple[int, str], _Node] = {}
+
+
+def _node(schema: Mapping[str, Any], entity: str = "") -> _Node:
+    """The plan of a schema (spec schemas live as long as the server; the node holds its schema)."""
+    node = _PLANS.get((id(schema), entity))
+    if node is None or node._schema is not schema:
+        node = _PLANS[(id(schema), entity)] = _Node(schema, entity)
+    return node
+
+
 class Binder:
     """Binds a JSON array of one model (an entity's JSON Schema) the way System.Text.Json does."""
 
@@ -246,7 +284,8 @@ class Binder:
         self.scanner = _Scanner(raw) if raw else None
 
     def bind_array(self, items: list) -> list:
-        return [self._value(item, self.model, [index], self.name) for index, item in enumerate(items)]
+        node = _node(self.model, self.name)
+        return [self._value(item, node, [index], self.name) for index, item in enumerate(items)]
 
     def _fail(self, steps: list, message: str, *, at_name: bool = False) -> BindingFailed:
         path = "$"
@@ -256,42 +295,37 @@ class Binder:
         suffix = f" | LineNumber: {where[0]} | BytePositionInLine: {where[1]}" if where else ""
         return BindingFailed(path, f"{message} Path: {path}{suffix}.")
 
-    def _value(self, value: Any, schema: Mapping[str, Any], steps: list, entity: str = "") -> Any:
-        schema = merge_all_of(schema)
-        kind, nullable = type_and_nullable(schema)
-        clr, value_type = clr_type(schema, entity)
+    def _value(self, value: Any, node: _Node, steps: list, entity: str = "") -> Any:
         if value is None:
-            if value_type and not nullable:  # null for an int, bool, DateTime, ...
-                raise self._fail(steps, f"The JSON value could not be converted to {clr}.")
+            if node.value_type and not node.nullable:  # null for an int, bool, DateTime, ...
+                raise self._fail(steps, f"The JSON value could not be converted to {node.clr}.")
             return None  # a reference type (string, object) takes null; nullability is validated later
-        shown = f"System.Nullable`1[{clr}]" if value_type and nullable else clr
-        if kind == "object" or (kind is None and "properties" in schema):
+        if node.is_object:
             if not isinstance(value, dict):
-                raise self._fail(steps, f"The JSON value could not be converted to {shown}.")
-            return self._object(value, schema, steps, entity)
-        if kind == "array":
+                raise self._fail(steps, f"The JSON value could not be converted to {node.shown}.")
+            return self._object(value, node, steps, entity)
+        if node.kind == "array":
             if not isinstance(value, list):
-                raise self._fail(steps, f"The JSON value could not be converted to {shown}.")
-            return [self._value(v, schema.get("items", {}), [*steps, i]) for i, v in enumerate(value)]
+                raise self._fail(steps, f"The JSON value could not be converted to {node.shown}.")
+            items = _node(node.items)
+            return [self._value(v, items, [*steps, i]) for i, v in enumerate(value)]
         try:
-            return _scalar(value, schema, clr, self.options)
+            return _scalar(value, node, self.options)
         except _Unconvertible:
-            raise self._fail(steps, f"The JSON value could not be converted to {shown}.") from None
+            raise self._fail(steps, f"The JSON value could not be converted to {node.shown}.") from None
 
-    def _object(self, value: dict, schema: Mapping[str, Any], steps: list, entity: str) -> dict:
-        properties = schema.get("properties")
+    def _object(self, value: dict, node: _Node, steps: list, entity: str) -> dict:
+        properties = node.properties
         if properties is None:  # a dictionary: any member binds
             return value
-        fold = str.upper if self.options.case_insensitive else str
-        names = {fold(name): name for name in reversed(list(properties))}  # first declared wins
-        names.update({name: name for name in properties})  # an exact match wins over a folded one
+        case_insensitive = self.options.case_insensitive
         bound: dict[str, Any] = {}
         for sent, member in value.items():
-            target = names.get(sent) or names.get(fold(sent))
+            target = node.member(sent, case_insensitive)
             if target is None:
                 if self.options.disallow_unmapped:
                     raise self._fail([*steps, sent], f"The JSON property '{sent}' could not be mapped to any "
                                      f".NET member contained in type '{entity or 'System.Object'}'.", at_name=True)
                 continue
-            bound[target] = self._value(member, properties[target], [*steps, sent])
+            bound[target] = self._value(member, _node(properties[target]), [*steps, sent])
         return bound

@@ -7,12 +7,13 @@ with every bad field named. Envelope: ``{data, error, debug}``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
 from ..batch import CREATED, FAILED, UPDATED, Engine, ItemFailed, ItemOutcome, load_item
 from ..schemas import INT_RANGES
-from ..specs import Operation, entity_schema
+from ..specs import Operation, derived, entity_schema
 from ..store import Records, Transaction
 from .aspnet import STRICT, WEB_DEFAULTS, Binder, BindingFailed, JsonOptions, trace_id, validation_problem
 from .base import Call, Dialect, ItemReport, Reply, SeedTarget
@@ -66,15 +67,33 @@ def nullable_fields(op: Operation) -> list[str]:
             if sub.get("nullable") or (isinstance(sub.get("type"), list) and "null" in sub["type"])]
 
 
+@dataclass(frozen=True)
+class RecordShape:
+    """What every record of an operation's entity shares, worked out once per operation (not per item)."""
+
+    nulls: dict  # the nullable fields, each None: PUT replaces, so a field not sent becomes null
+    order: tuple[str, ...]  # the spec's field order, kept in the stored record
+    limits: dict  # audit field → its maxLength (None: no limit)
+    assign: Any  # the key value that asks for a new key (auto_key)
+    maximum: int  # key_maximum
+
+
+def record_shape(op: Operation) -> RecordShape:
+    props = op.entity_schema()["properties"]
+    return derived(op, "vba-record-shape", lambda op: RecordShape(
+        dict.fromkeys(nullable_fields(op)), tuple(props),
+        {name: props.get(name, {}).get("maxLength") for name in op.managed}, auto_key(op), key_maximum(op)))
+
+
 def stamp(op: Operation, record: dict, previous: dict | None, user: str, now: str) -> None:
     """Set the server-managed audit fields (``x-mockserver.managed``: field → role)."""
-    props = op.entity_schema()["properties"]
+    limits = record_shape(op).limits
     for name, role in op.managed.items():
         if role in ("created-at", "created-by") and previous is not None:
             record[name] = previous.get(name)
             continue
         value = now if role.endswith("-at") else user
-        limit = props.get(name, {}).get("maxLength")
+        limit = limits[name]
         record[name] = value[:limit] if limit else value  # a long user name must still fit the column
 
 
@@ -84,18 +103,17 @@ def build_record(op: Operation, records: Records, data: dict, user: str, now: st
     Key 0 (the key's database default) takes the next key; PUT replaces, so client-writable fields
     not sent become null; the audit fields are stamped; fields keep the spec's order.
     """
+    shape = record_shape(op)
     key = data[op.key]
-    assign = auto_key(op)
-    if assign is not None and key == assign:
+    if shape.assign is not None and key == shape.assign:
         key = records.next_key()
-        if key > key_maximum(op):
+        if key > shape.maximum:
             raise ItemFailed([(op.key, "The database could not assign a new key: key space exhausted.")],
                              key=data[op.key], status=500)
     previous = records.get(key)
-    record = {**dict.fromkeys(nullable_fields(op)), **data, op.key: key}
+    record = {**shape.nulls, **data, op.key: key}
     stamp(op, record, previous, user, now)
-    order = list(op.entity_schema()["properties"])
-    return key, {name: record[name] for name in order if name in record}, previous
+    return key, {name: record[name] for name in shape.order if name in record}, previous
 
 
 class VBADialect(Dialect):

@@ -129,3 +129,79 @@ def test_schemas_several_types_is_a_clear_startup_error():
 def test_schemas_unknown_type_is_a_clear_startup_error():
     with pytest.raises(UnsupportedSchema, match="type 'file'"):
         field_for({"type": "file"}, name="upload")
+
+
+# --- the fast path of a valid item (FastLoad) equals marshmallow's load -----------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from mockserver.dialects import known_actions  # noqa: E402
+from mockserver.config import shipped_specs_dir  # noqa: E402
+from mockserver.schemas import fast_load  # noqa: E402
+from mockserver.specs import load_specs  # noqa: E402
+
+
+def shipped_entity_schemas():
+    """Every entity schema of the shipped specs, with a few made-up ones for the other unknown modes."""
+    found = {}
+    for spec in load_specs(shipped_specs_dir(), known_actions):
+        for op in spec.operations:
+            for name, schema in op.entity_schemas.items():
+                found.setdefault(f"{spec.name}.{name}", schema)
+    found["made-up.include"] = {"type": "object", "required": ["a"], "properties": {
+        "a": {"type": "integer", "minimum": 0}, "b": {"type": "string", "default": "x"},
+        "c": {"type": "array", "items": {"type": "number"}, "maxItems": 2},
+        "d": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "e": {"type": "object", "properties": {"f": {"type": "boolean"}}, "additionalProperties": False}}}
+    found["made-up.exclude"] = {**found["made-up.include"], "additionalProperties": {}}
+    found["made-up.raise"] = {**found["made-up.include"], "additionalProperties": False}
+    return found
+
+
+ENTITY_SCHEMAS = shipped_entity_schemas()
+ODD_VALUES = [None, True, False, 0, -1, 2**31, 2**63, 1.5, float("1e300"), "", "x", "1", "a" * 300,
+              "2026-01-01T10:00:00Z", "2026-13-01", "a@b.co", "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+              "https://x.io/a", [], [1], {}, {"f": True}, {"f": 1}]
+
+
+def item_for(schema: dict):
+    """Items near the schema: each property absent, a value of its type, or an odd value; maybe an unknown key."""
+    def value_of(sub):
+        kind = sub.get("type")
+        kind = [t for t in kind if t != "null"][0] if isinstance(kind, list) and len(kind) > 1 else kind
+        typed = {"string": st.text(max_size=(sub.get("maxLength") or 20) + 1),
+                 "integer": st.integers(sub.get("minimum", -10) - 1, sub.get("maximum", 10**6) + 1),
+                 "number": st.floats(allow_nan=False, allow_infinity=False), "boolean": st.booleans()}.get(kind)
+        options = [st.sampled_from(ODD_VALUES)] + ([typed] if typed is not None else [])
+        if "enum" in sub:
+            options.append(st.sampled_from(sub["enum"]))
+        return st.one_of(*options)
+
+    props = merge_all_of(schema).get("properties", {})
+    present = st.fixed_dictionaries({}, optional={name: value_of(sub) for name, sub in props.items()})
+    return st.tuples(present, st.dictionaries(st.sampled_from(["zz", "Id", "x-y"]), st.sampled_from(ODD_VALUES),
+                                              max_size=1)).map(lambda parts: {**parts[0], **parts[1]})
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(sorted(ENTITY_SCHEMAS)).flatmap(lambda name: st.tuples(st.just(name), item_for(ENTITY_SCHEMAS[name]))),
+       st.booleans())
+def test_fast_load_loads_what_marshmallow_loads_and_defers_the_rest(named_item, partial):
+    name, item = named_item
+    schema = schema_for(ENTITY_SCHEMAS[name], name=name.replace(".", "_").replace("-", "_"))()
+    fast = fast_load(schema)(item, partial)
+    try:
+        expected = schema.load(item, partial=partial)
+    except ValidationError:
+        assert fast is None, f"{name}: the fast path took an item marshmallow refuses: {item!r}"
+        return
+    assert fast is None or fast == expected
+
+
+def test_fast_load_takes_a_valid_item_and_defers_an_invalid_one():
+    schema = schema_for(ENTITY_SCHEMAS["made-up.raise"], name="T")()
+    loader = fast_load(schema)
+    assert loader({"a": 1, "c": [1.5], "d": 2, "e": {"f": True}}) == {"a": 1, "b": "x", "c": [1.5], "d": 2,
+                                                                     "e": {"f": True}}
+    assert loader({"a": -1}) is None and loader({"b": "y"}) is None and loader({"a": 1, "zz": 1}) is None
+    assert loader({"b": "y"}, partial=True) == {"b": "y"}
