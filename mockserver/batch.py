@@ -79,7 +79,8 @@ class _Rollback(Exception):
 
 
 Step = Callable[[Transaction, int, Any], ItemOutcome]
-ItemFault = Callable[[BatchCall, int, Any], "ItemFailed | None"]
+# Per batch: None (no item can fail by a fault rule), or index, item → the injected failure or None.
+ItemFault = Callable[[BatchCall], "Callable[[int, Any], ItemFailed | None] | None"]
 
 
 def utc_now() -> datetime:
@@ -125,8 +126,9 @@ class Engine:
         outcomes: list[ItemOutcome] = []
         try:
             with self.store.transaction(call.operation.vendor, call.tenant) as tx:
+                item_fault = self.item_fault(call) if self.item_fault else None
                 for index, item in enumerate(items):
-                    outcomes.append(self._run_item(call, tx, index, item, step))
+                    outcomes.append(self._run_item(tx, index, item, step, item_fault))
                 if all_or_nothing and any(not o.ok for o in outcomes):
                     raise _Rollback()
             committed = True
@@ -142,9 +144,10 @@ class Engine:
                  (time.perf_counter() - started) * 1000)
         return result
 
-    def _run_item(self, call: BatchCall, tx: Transaction, index: int, item: Any, step: Step) -> ItemOutcome:
+    def _run_item(self, tx: Transaction, index: int, item: Any, step: Step,
+                  item_fault: Callable[[int, Any], ItemFailed | None] | None) -> ItemOutcome:
         try:
-            fault = self.item_fault(call, index, item) if self.item_fault else None
+            fault = item_fault(index, item) if item_fault else None
             if fault is not None:
                 raise fault
             return step(tx, index, item)

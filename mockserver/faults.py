@@ -352,6 +352,11 @@ class FaultBook:
             self.sleep(min(delay_ms, MAX_TOTAL_DELAY_MS) / 1000)
         return applied, answer
 
+    def may_fail_items(self, target: Target, once: Sequence[FaultRule] = ()) -> bool:
+        """Whether an item-level rule (stored or the request's own) may fail an item of this request;
+        a batch asks once, then ``item_failure`` per item only if so."""
+        return any(r.item_level and not r.expired and r.matches_request(target) for r in [*self._rules(), *once])
+
     def item_failure(self, target: Target, index: int, item: Any,
                      once: Sequence[FaultRule] = ()) -> FaultRule | None:
         """The first item-level rule matching this item (its use is counted), or None."""

@@ -67,10 +67,21 @@ class Masker:
         return {name: [MASK] * len(values) if name.lower() in self.secret_names else [self.text(v) for v in values]
                 for name, values in query.items()}
 
-    def absent_from(self, raw: bytes) -> bool:
-        """Whether no secret can hide in this JSON text: none occurs in it, and it has no escape
-        (``\\u0061`` would spell a letter of one): then its parsed value needs no masking."""
-        return b"\\" not in raw and not any(secret.encode() in raw for secret in self.secrets)
+    def json_text(self, raw: bytes) -> bytes | None:
+        """A JSON text with every secret masked in its strings (keys included), found in the text itself,
+        or None when that cannot be done safely (then mask the parsed value). In a JSON text with no
+        escape (``\\u0061`` would spell a letter), every string's content is a run of the text's bytes;
+        a secret with no quote, backslash or control character, and with a character that can only
+        stand in a string (not in a number, true/false/null, or the syntax), therefore only occurs
+        inside strings, and replacing it in the text replaces it in each string."""
+        if b"\\" in raw:
+            return None
+        for secret in self.secrets:
+            if secret.encode() in raw and not _string_only(secret):
+                return None
+        for secret in self.secrets:  # longest first, as ``text`` does
+            raw = raw.replace(secret.encode(), MASK.encode())
+        return raw
 
     def value(self, data: Any) -> Any:
         """A JSON value with every secret masked (keys and strings)."""
@@ -83,6 +94,15 @@ class Masker:
         return data
 
 
+# What a JSON text has outside its strings: numbers, true/false/null, the syntax, whitespace.
+_OUTSIDE_STRINGS = frozenset("0123456789+-.eEtruefalsn{}[],: \t\r\n")
+
+
+def _string_only(secret: str) -> bool:
+    return (not any(c in secret for c in '"\\') and all(c >= " " for c in secret)
+            and not _OUTSIDE_STRINGS.issuperset(secret))
+
+
 def journal_body(raw: bytes, masker: Masker) -> tuple[Any, bool]:
     """The request body as JSON if it parses (masked), else as text; cut to MAX_BODY_CHARS."""
     if not raw:
@@ -90,14 +110,16 @@ def journal_body(raw: bytes, masker: Masker) -> tuple[Any, bool]:
     text = raw.decode("utf-8", "replace")
     if len(text) > MAX_BODY_CHARS:
         return masker.text(text[:MAX_BODY_CHARS]), True
+    masked = masker.json_text(raw)
     try:
-        value = jsontext.loads(raw)
+        value = jsontext.loads(raw if masked is None else masked)
+        return (masker.value(value) if masked is None else value), False
     except ValueError:
-        try:  # not UTF-8: the text with U+FFFD for the bad bytes may still be JSON
-            return masker.value(jsontext.loads(text)), False
-        except ValueError:
-            return masker.text(text), False
-    return (value if masker.absent_from(raw) else masker.value(value)), False
+        pass
+    try:  # not UTF-8: the text with U+FFFD for the bad bytes may still be JSON
+        return masker.value(jsontext.loads(text)), False
+    except ValueError:
+        return masker.text(text), False
 
 
 ANY_BODY = object()  # the body filter's "not given" (null is a body one may look for)

@@ -175,18 +175,27 @@ def handle(op: Operation, dialect: Dialect, engine: Engine, settings: Settings, 
 
 
 def item_fault_hook(faults: FaultBook) -> ItemFault:
-    """``Engine.item_fault``: the first matching item-error rule, rendered by the call's dialect."""
+    """``Engine.item_fault``: per batch, None when no item-level rule may apply to the request (asked
+    once: rules added during a batch apply from the next request), else a function giving an item the
+    first matching item-error rule, rendered by the call's dialect."""
 
-    def item_fault(call: Call, index: int, item: Any) -> ItemFailed | None:
+    def item_faults(call: Call) -> Callable[[int, Any], ItemFailed | None] | None:
         dialect = DIALECTS[call.operation.spec.dialect]
-        rule = faults.item_failure(fault_target(call, dialect), index, item, once=call.fault_rules)
-        if rule is None:
+        target = fault_target(call, dialect)
+        if not faults.may_fail_items(target, call.fault_rules):
             return None
-        status = rule.answer_status
-        call.faults.append({"rule": rule.id, "effect": rule.effect, "index": index, "status": status})
-        return dialect.injected_item_failure(call, index, item, status=status, message=rule.answer_message)
 
-    return item_fault
+        def item_fault(index: int, item: Any) -> ItemFailed | None:
+            rule = faults.item_failure(target, index, item, once=call.fault_rules)
+            if rule is None:
+                return None
+            status = rule.answer_status
+            call.faults.append({"rule": rule.id, "effect": rule.effect, "index": index, "status": status})
+            return dialect.injected_item_failure(call, index, item, status=status, message=rule.answer_message)
+
+        return item_fault
+
+    return item_faults
 
 
 def journal_entry(op: Operation, exchange: Exchange, started: float, answered: bytes,

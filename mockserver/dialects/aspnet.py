@@ -15,7 +15,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..schemas import merge_all_of, type_and_nullable
 
@@ -242,7 +242,7 @@ class _Node:
     request): its merged form, JSON type, .NET type, and for an object its member names."""
 
     __slots__ = ("kind", "nullable", "clr", "value_type", "shown", "is_object", "properties", "exact",
-                 "folded", "items", "_schema")
+                 "folded", "items", "passes", "_schema")
 
     def __init__(self, schema: Mapping[str, Any], entity: str):
         self._schema = schema  # keeps the id the plan cache is keyed by alive
@@ -257,11 +257,27 @@ class _Node:
             folded = {name.upper(): name for name in reversed(list(self.properties))}  # first declared wins
             self.folded = {**folded, **self.exact}  # an exact match wins over a folded one
         self.items = schema.get("items", {})
+        self.passes = _passes(self.kind, self.clr)
 
     def member(self, name: str, case_insensitive: bool) -> str | None:
         if not case_insensitive:
             return self.exact.get(name)
         return self.folded.get(name) or self.folded.get(name.upper())
+
+
+def _passes(kind: str | None, clr: str) -> Callable[[Any], bool] | None:
+    """Whether a JSON value binds to this scalar unchanged (under any options): most values of a body
+    do, and skip the general conversion."""
+    if kind == "string" and clr != "System.DateTime":
+        return lambda value: type(value) is str
+    if kind == "integer":
+        low, high = INT_BOUNDS[clr]
+        return lambda value: type(value) is int and low <= value <= high
+    if kind == "number":
+        return lambda value: type(value) is int or (type(value) is float and math.isfinite(value))
+    if kind == "boolean":
+        return lambda value: type(value) is bool
+    return None
 
 
 _PLANS: dict[tuple[int, str], _Node] = {}
@@ -327,5 +343,9 @@ class Binder:
                     raise self._fail([*steps, sent], f"The JSON property '{sent}' could not be mapped to any "
                                      f".NET member contained in type '{entity or 'System.Object'}'.", at_name=True)
                 continue
-            bound[target] = self._value(member, _node(properties[target]), [*steps, sent])
+            child = _node(properties[target])
+            if child.passes is not None and child.passes(member):
+                bound[target] = member
+            else:
+                bound[target] = self._value(member, child, [*steps, sent])
         return bound

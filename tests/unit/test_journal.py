@@ -1,7 +1,10 @@
 """The journal without HTTP: the ring bound, masking, the query."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+
+from hypothesis import example, given, settings, strategies as st
 
 from mockserver.journal import MASK, Journal, JournalQuery, Masker, journal_body
 from mockserver.shared import SharedDir
@@ -40,6 +43,27 @@ def test_journal_body_is_json_else_text():
     assert journal_body(b'[{"a": 1}]', masker) == ([{"a": 1}], False)
     assert journal_body(b"not json", masker) == ("not json", False)
     assert journal_body(b"", masker) == (None, False)
+
+
+SECRET_PARTS = ['b", "a', 'b","a', "bench", "tok", "1234", "true", "e1", "a b", 'q"uote', "back\\slash", "é-key", "12,3", ":null"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(SECRET_PARTS), max_size=3),
+       st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(10**20), 10**20),
+                              st.floats(allow_nan=False, allow_infinity=False),
+                              st.text(st.sampled_from(list("abtok1234e,:nul é\"bench")), max_size=12)),
+                    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                            st.dictionaries(st.text(st.sampled_from(list("abtoke1 ")), max_size=6),
+                                                            inner, max_size=3)), max_leaves=12),
+       st.sampled_from([None, 1]), st.booleans())
+@example(['b", "a'], ["b", "a"], None, True)  # a secret across two strings: in neither of them
+@example(["bench"], {"bench": ["a bench", 1]}, None, True)
+def test_journal_body_masks_what_the_value_walk_masks(secrets, value, indent, ascii_only):
+    """journal_body masks in the text where that is safe: the result equals masking the parsed value."""
+    masker = Masker(secrets)
+    raw = json.dumps(value, indent=indent, ensure_ascii=ascii_only).encode()
+    assert journal_body(raw, masker) == (masker.value(json.loads(raw)), False)
 
 
 def test_journal_newest_pages_from_the_most_recent_across_segments_within_the_ring(tmp_path):
