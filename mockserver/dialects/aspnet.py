@@ -242,7 +242,7 @@ class _Node:
     request): its merged form, JSON type, .NET type, and for an object its member names."""
 
     __slots__ = ("kind", "nullable", "clr", "value_type", "shown", "is_object", "properties", "exact",
-                 "folded", "items", "passes", "_schema")
+                 "folded", "items", "passes", "children", "_schema")
 
     def __init__(self, schema: Mapping[str, Any], entity: str):
         self._schema = schema  # keeps the id the plan cache is keyed by alive
@@ -258,6 +258,13 @@ class _Node:
             self.folded = {**folded, **self.exact}  # an exact match wins over a folded one
         self.items = schema.get("items", {})
         self.passes = _passes(self.kind, self.clr)
+        self.children: dict[str, _Node] = {}  # member → its node, filled as members are met
+
+    def child(self, member: str) -> "_Node":
+        found = self.children.get(member)
+        if found is None:
+            found = self.children[member] = _node(self.properties[member])
+        return found
 
     def member(self, name: str, case_insensitive: bool) -> str | None:
         if not case_insensitive:
@@ -343,7 +350,7 @@ class Binder:
                     raise self._fail([*steps, sent], f"The JSON property '{sent}' could not be mapped to any "
                                      f".NET member contained in type '{entity or 'System.Object'}'.", at_name=True)
                 continue
-            child = _node(properties[target])
+            child = node.child(target)
             if child.passes is not None and child.passes(member):
                 bound[target] = member
             else:
