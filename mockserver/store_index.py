@@ -125,11 +125,34 @@ class Without:
         return (key for key in self._keys if key not in self._excluded)
 
 
+class Meet:
+    """The keys every one of ``parts`` holds, without building the set: a run of a level inside the
+    candidates of the levels above. Its ``len`` is an upper bound (the smallest part's)."""
+
+    def __init__(self, parts: Sequence[Collection[str]]) -> None:
+        self._parts = sorted(parts, key=len)
+
+    def __contains__(self, key: object) -> bool:
+        return all(key in part for part in self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts[0])
+
+    def __iter__(self) -> Iterator[str]:
+        first, rest = self._parts[0], self._parts[1:]
+        return (key for key in first if all(key in part for part in rest))
+
+
 def _meet(bucket: Mapping[str, None], candidates: Collection[str] | None) -> Collection[str]:
+    """A level's run: the bucket's keys among the candidates (a set when either side is small, else a
+    lazy ``Meet``, so a big run costs nothing until a page is taken from it)."""
     if candidates is None:
         return bucket
+    if min(len(bucket), len(candidates)) > SMALL_RUN:
+        parts = [bucket, *(candidates._parts if isinstance(candidates, Meet) else [candidates])]
+        return Meet(parts)
     small, large = (bucket, candidates) if len(bucket) <= len(candidates) else (candidates, bucket)
-    return [key for key in small if key in large]
+    return {key for key in small if key in large}
 
 
 def _position(levels: Sequence[tuple[OrderedIndex, bool]], key: str) -> tuple:
