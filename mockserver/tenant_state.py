@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import orjson
 
-from .store_index import OrderedIndex
+from .store_index import OrderedIndex, field_value as extract  # extract: a path's value (missing: None)
 from .store_files import (StoreError, Table, append_entry, create_journal, dumps, dumps_kept, loads, open_journal,
                           read_checkpoint, read_entries, signature, sync_journal, write_checkpoint)
 
@@ -48,14 +48,6 @@ def index_key(value: Any) -> bytes:
         return bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
     except TypeError:
         return dumps_kept(value)
-
-
-def extract(record: Any, path: Path_) -> Any:
-    for name in path:
-        if not isinstance(record, dict):
-            return None
-        record = record.get(name)
-    return record
 
 
 class Index:
@@ -281,18 +273,16 @@ class TenantState:
     # --- lookups ---------------------------------------------------------------------------------
 
     def index(self, entity: str, path: Path_) -> Index:
-        indexes = self.indexes.setdefault(entity, {})
-        if path not in indexes:
-            index = Index(path)
-            for key, raw in (self.tables.get(entity) or {}).items():
-                index.add(key, loads(raw))
-            indexes[path] = index
-        return indexes[path]
+        return self._built(self.indexes, Index, entity, path)
 
     def ordered_index(self, entity: str, path: Path_) -> OrderedIndex:
-        indexes = self.ordered.setdefault(entity, {})
+        return self._built(self.ordered, OrderedIndex, entity, path)
+
+    def _built(self, kept: dict, kind: type, entity: str, path: Path_) -> Any:
+        """The entity's index of ``kind`` on ``path``, built from its records on first use."""
+        indexes = kept.setdefault(entity, {})
         if path not in indexes:
-            index = OrderedIndex(path)
+            index = kind(path)
             for key, raw in (self.tables.get(entity) or {}).items():
                 index.add(key, loads(raw))
             indexes[path] = index
