@@ -46,6 +46,12 @@ EXPECTED: list[tuple[str, dict[str, dict[str, list[str]]]]] = [
      "batch_failed_items_are_errors_and_not_stored proves each such item got an Error and was not stored.",
      {"Calls.batch_create_or_update": {NEGATIVE: ["200", "400", "401", "415", "422"],
                                        POSITIVE: ["2xx", "401", "422"]}}),
+    ("Pipeliner's Calls.list types every filter value as text (the vendor's filter[field]=value), so a "
+     "schema-valid filter can still be one the field cannot hold (filter[is_deleted]=maybe, a between "
+     "without low,high, a text operator on a boolean, a unary operator's missing value) and a schema-valid "
+     "cursor can be one the mock never issued or of another order-by, or load-only can name an unknown "
+     "field: each is rightly a 400 ERROR_PARAMETER_INVALID.",
+     {"Calls.list": {POSITIVE: ["2xx", "400"]}}),
     ("Pipeliner's batch-delete / batch-restore fail an id alone (its slot holds the Error object), answered 200.",
      {op: {NEGATIVE: ["200", "400", "401", "415"]} for op in ("Calls.batch_delete", "Calls.batch_restore")}),
 ]

@@ -2,12 +2,15 @@
 
 HTTP gives strings; the spec types them. A value is coerced only when the string is exactly the
 JSON spelling of that type ("12" → 12, "true" → True), then validated by the generated field.
-A spec whose top-level ``x-mockserver`` says ``unknown-query-parameters: reject`` also rejects query
+A ``style: deepObject`` query parameter is read from its ``name[property]=value`` keys into an
+object (each property coerced by its own schema; a property given twice is an error), as OpenAPI
+serializes it. A spec whose top-level ``x-mockserver`` says ``unknown-query-parameters: reject`` also rejects query
 parameters it does not declare (a misspelt option must not silently fall back to its default).
 """
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Mapping
 
 from marshmallow import ValidationError
@@ -16,6 +19,7 @@ from .schemas import flatten_errors, type_and_nullable
 from .specs import Operation, Parameter
 
 _MISSING = object()
+DEEP_OBJECT_KEY = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<prop>[^\[\]]*)\]$")
 
 
 def coerce(schema: Mapping[str, Any], raw: Any) -> Any:
@@ -56,13 +60,43 @@ def validate_parameters(op: Operation, path: Mapping[str, str], query: Mapping[s
             elif "default" in param.schema:
                 values[param.location][param.name] = param.schema["default"]
             continue
+        if param.style == "deepObject":
+            raw, repeated = _deep_object(param, raw)
+            errors.extend((f"{param.name}[{prop}]", "Given more than once.") for prop in repeated)
         try:
             values[param.location][param.name] = param.field.deserialize(coerce(param.schema, raw))
         except ValidationError as exc:
-            errors.extend((f"{param.name}{'.' + p if p else ''}", m) for p, m in flatten_errors(exc.messages))
+            errors.extend((_error_path(param, p), m) for p, m in flatten_errors(exc.messages))
+    errors.extend((p.name, f"Give it as {p.name}[<property>]=<value> (a deepObject).") for p in op.parameters
+                  if p.location == "query" and p.style == "deepObject" and p.name in query)
     if op.spec.extension.get("unknown-query-parameters") == "reject":
-        errors.extend((name, "Unknown query parameter.") for name in sorted(set(query) - known_query_names(op)))
+        deep = {p.name for p in op.parameters if p.location == "query" and p.style == "deepObject"}
+        unknown = [name for name in sorted(set(query) - known_query_names(op))
+                   if not ((match := DEEP_OBJECT_KEY.match(name)) and match["name"] in deep)]
+        errors.extend((name, "Unknown query parameter.") for name in unknown)
     return values, errors
+
+
+def _error_path(param: Parameter, path: str) -> str:
+    if not path:
+        return param.name
+    if param.style == "deepObject":
+        prop, _, rest = path.partition(".")
+        return f"{param.name}[{prop}]" + (f".{rest}" if rest else "")
+    return f"{param.name}.{path}"
+
+
+def _deep_object(param: Parameter, raw: Mapping[str, list[str]]) -> tuple[dict[str, Any], list[str]]:
+    """``{"caller_id": ["x"]}`` → ``{"caller_id": <coerced "x">}``, and the properties given twice."""
+    props = param.schema.get("properties", {})
+    extra = param.schema.get("additionalProperties")
+    out, repeated = {}, []
+    for prop, got in raw.items():
+        if len(got) > 1:
+            repeated.append(prop)
+        sub = props.get(prop, extra if isinstance(extra, Mapping) else {})
+        out[prop] = coerce(sub, got[-1])
+    return out, repeated
 
 
 def known_query_names(op: Operation) -> set[str]:
@@ -76,7 +110,13 @@ def _raw(param: Parameter, path, query, headers) -> Any:
     if param.location == "path":
         return path.get(param.name, _MISSING)
     if param.location == "query":
+        if param.style == "deepObject":
+            found = {m["prop"]: got for key, got in query.items()
+                     if (m := DEEP_OBJECT_KEY.match(key)) and m["name"] == param.name and got}
+            return found if found else _MISSING
         got = query.get(param.name)
+        if got and not param.explode:
+            return got[-1]  # one value, comma-separated (coerce splits an array's)
         return got if got else _MISSING
     if param.location == "header":
         return headers.get(param.name.lower(), _MISSING)

@@ -40,6 +40,9 @@ class Parameter:
     required: bool
     schema: Mapping[str, Any]
     field: Any  # marshmallow field that validates the (coerced) value
+    # OpenAPI serialization style: "form" (the query default), "simple", "deepObject" (``filter[name]=v``).
+    style: str = "form"
+    explode: bool = True  # form arrays: repeated (a=1&a=2) when true, one comma-separated value when false
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,8 @@ def _build_operation(spec: Spec, resolved: dict, template: str, item: dict, meth
             name=p["name"], location=p["in"], required=bool(p.get("required", p["in"] == "path")),
             schema=p.get("schema", {}),
             field=field_for(p.get("schema", {}), required=bool(p.get("required")), name=p["name"]),
+            style=p.get("style") or ("form" if p["in"] in ("query", "cookie") else "simple"),
+            explode=p.get("explode", (p.get("style") or "form") == "form" and p["in"] in ("query", "cookie")),
         )
         for p in params.values()
     )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .store_files import RESERVED, StoreError, dumps_kept, loads, read_internal
+from .store_index import Order, OrderedIndex
 from .tenant_state import Path_, TenantState, extract, index_key
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,24 @@ class Records:
         hi = len(keys) if before is None else bisect.bisect_left(keys, before)
         span = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
         return (keys[i] for i in span)
+
+    def ordered(self, path: Path_) -> OrderedIndex:
+        """The ordered index of a field (store_index.py): its distinct values in order, each with its
+        keys. It reflects the committed records, so it is for reads: a transaction that wrote this
+        entity gets a StoreError (its own writes would be missing)."""
+        self._committed_only()
+        return self._state.ordered_index(self._entity, path)
+
+    def order(self, fields: list[tuple[Path_, bool]]) -> Order:
+        """A multi-field order over the committed records: (path, descending) per level, ties by key."""
+        self._committed_only()
+        levels = [(self._state.ordered_index(self._entity, path), descending) for path, descending in fields]
+        return Order(levels, self._state.sorted_keys(self._entity))
+
+    def _committed_only(self) -> None:
+        if self._over:
+            raise StoreError(f"ordered reads of {self._entity!r} see committed records only; "
+                             "this transaction has written to it")
 
     @property
     def transaction(self) -> "Transaction":

@@ -7,8 +7,9 @@ process's checkpoint. A batch is appended to the journal (fsynced) before it is 
 checkpoint rewrites the TinyDB file once the journal has grown past a fraction of it, so a record
 written is rewritten O(1) times on average.
 
-Indexes (keys by a field's value) and sorted key lists are built on first use and kept up to date as
-records are applied, so searches and ordered paging do not scan the tenant per request.
+Indexes (keys by a field's value), ordered indexes (store_index.py) and sorted key lists are built
+on first use and kept up to date as records are applied, so searches and ordered paging do not scan
+the tenant per request.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Any, Mapping
 
 import orjson
 
+from .store_index import OrderedIndex, field_value as extract  # extract: a path's value (missing: None)
 from .store_files import (StoreError, Table, append_entry, create_journal, dumps, dumps_kept, loads, open_journal,
                           read_checkpoint, read_entries, signature, sync_journal, write_checkpoint)
 
@@ -46,14 +48,6 @@ def index_key(value: Any) -> bytes:
         return bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
     except TypeError:
         return dumps_kept(value)
-
-
-def extract(record: Any, path: Path_) -> Any:
-    for name in path:
-        if not isinstance(record, dict):
-            return None
-        record = record.get(name)
-    return record
 
 
 class Index:
@@ -98,6 +92,7 @@ class TenantState:
         self.journal_start = 0
         self.offset = 0
         self.indexes: dict[str, dict[Path_, Index]] = {}
+        self.ordered: dict[str, dict[Path_, OrderedIndex]] = {}
         self.sorted: dict[str, list[str]] = {}
         # Group commit: batches append under the tenant's lock and fsync after it, one fdatasync
         # covering every line appended so far (the threads of a worker share it).
@@ -139,6 +134,7 @@ class TenantState:
     def reload(self) -> None:
         self.close()
         self.indexes.clear()
+        self.ordered.clear()
         self.sorted.clear()
         self.cp_signature = signature(self.path)
         found = read_checkpoint(self.path)
@@ -253,10 +249,10 @@ class TenantState:
         table = self.tables.setdefault(entity, {})
         new = key not in table
         table[key] = raw
-        indexes = self.indexes.get(entity)
+        indexes = [*(self.indexes.get(entity) or {}).values(), *(self.ordered.get(entity) or {}).values()]
         if indexes:
             record = loads(raw) if record is None else record
-            for index in indexes.values():
+            for index in indexes:
                 index.remove(key)
                 index.add(key, record)
         if new and entity in self.sorted:
@@ -266,7 +262,7 @@ class TenantState:
         table = self.tables.get(entity)
         if table is None or table.pop(key, None) is None:
             return
-        for index in (self.indexes.get(entity) or {}).values():
+        for index in [*(self.indexes.get(entity) or {}).values(), *(self.ordered.get(entity) or {}).values()]:
             index.remove(key)
         keys = self.sorted.get(entity)
         if keys is not None:
@@ -277,9 +273,16 @@ class TenantState:
     # --- lookups ---------------------------------------------------------------------------------
 
     def index(self, entity: str, path: Path_) -> Index:
-        indexes = self.indexes.setdefault(entity, {})
+        return self._built(self.indexes, Index, entity, path)
+
+    def ordered_index(self, entity: str, path: Path_) -> OrderedIndex:
+        return self._built(self.ordered, OrderedIndex, entity, path)
+
+    def _built(self, kept: dict, kind: type, entity: str, path: Path_) -> Any:
+        """The entity's index of ``kind`` on ``path``, built from its records on first use."""
+        indexes = kept.setdefault(entity, {})
         if path not in indexes:
-            index = Index(path)
+            index = kind(path)
             for key, raw in (self.tables.get(entity) or {}).items():
                 index.add(key, loads(raw))
             indexes[path] = index

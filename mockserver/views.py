@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from time import perf_counter as _perf
 from typing import Any, Callable
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request
 from werkzeug.routing import BaseConverter
@@ -93,6 +94,12 @@ def resolve_tenant(op: Operation, params: dict[str, dict[str, Any]], basic_usern
     return str(tenant)
 
 
+def base_url(op: Operation, path_params: dict[str, Any]) -> str:
+    """``http://host`` + the spec's prefix with its path parameters filled (the space of this request)."""
+    prefix = re.sub(r"{([^}]+)}", lambda m: quote(str(path_params.get(m[1], m[0])), safe=""), op.spec.prefix)
+    return request.host_url.rstrip("/") + prefix
+
+
 def header_fault_rules() -> tuple[FaultRule, ...]:
     """The request's X-Mockserver-Fault rules; a malformed header is a 400 problem before anything runs."""
     raw = request.headers.get(FAULT_HEADER)
@@ -157,6 +164,7 @@ def handle(op: Operation, dialect: Dialect, engine: Engine, settings: Settings, 
             body=parse_body(op),
             activity_id=activity_id,
             raw_body=request.get_data(cache=True),
+            base_url=base_url(op, params["path"]),
             strict_binding=settings.strict_binding,
             fault_rules=once,
         )

@@ -34,6 +34,9 @@ class Call:
     body: Any  # parsed JSON, or NO_BODY
     activity_id: str  # this request's id (VBA's debug.activityID, journal id)
     raw_body: bytes = field(default=b"", compare=False)  # as sent (error positions quote it)
+    # The spec's base path as this request addressed it, with scheme and host and the path's
+    # parameters filled (``http://host/api/v100/rest/spaces/demo``): links in a response start here.
+    base_url: str = field(default="", compare=False)
     # Settings.strict_binding: an ASP.NET vendor refuses unknown properties, case mismatches and numeric strings.
     strict_binding: bool = field(default=False, compare=False)
     # The control plane's view: this request's own fault rules (X-Mockserver-Fault header) and the

@@ -19,6 +19,8 @@ from ..schemas import field_for, flatten_errors, merge_all_of
 from ..specs import Operation, entity_schema_class
 from ..store import Records, Transaction
 from .base import Call, Dialect, ItemReport, Reply, SeedTarget
+from .pipeliner_list import ListError, ListQuery, page
+from .pipeliner_read_model import ReadModel, ReadModelError, Related
 
 # validation-level bits (the vendor's documented meaning; what the mock does with each is in Checks).
 ONLY_SENT_FIELDS = 2
@@ -108,10 +110,12 @@ def lookup(values: Mapping[str, Any], dotted: str) -> Any:
 
 def entity_shape(op: Operation) -> tuple[Any, dict[str, None], list[str]]:
     """What a create of ``op``'s entity starts from: the input schema (its ``required`` = required on
-    create, its ``default``s applied), the nullable fields as nulls, the stored field order."""
+    create, its ``default``s applied), the nullable fields as nulls, the stored field order (the input
+    schema's: the entity's own schema is its read model, pipeliner_read_model.py)."""
     input_name = op.extension["input"]
-    nulls = {name: None for name, sub in op.entity_schema(input_name)["properties"].items() if sub.get("nullable")}
-    return entity_schema_class(op, input_name)(), nulls, list(op.entity_schema()["properties"])
+    properties = op.entity_schema(input_name)["properties"]
+    nulls = {name: None for name, sub in properties.items() if sub.get("nullable")}
+    return entity_schema_class(op, input_name)(), nulls, list(properties)
 
 
 def load_input(op: Operation, schema: Any, item: Any, *, partial: bool = False, key: Any = None) -> dict:
@@ -346,53 +350,68 @@ class PipelinerDialect(Dialect):
         data = [outcome.key if outcome.ok else outcome_error(outcome) for outcome in result.outcomes]
         return Reply(200, {"success": True, "data": data}, result=result)
 
-    # --- reads -------------------------------------------------------------------------------------
+    # --- reads (the read model: pipeliner_read_model.py; the list: pipeliner_list.py) ------------
+
+    def _bad_read(self, call: Call, errors: list[tuple[str, str]]) -> Reply:
+        return self.error(400, "Bad Request", "Invalid parameters: " + "; ".join(f"{p}: {m}" for p, m in errors),
+                          activity_id=call.activity_id)
 
     def get(self, call: Call, engine: Engine) -> Reply:
         """One record by key, deleted or not (a soft-deleted Call still exists: it says is_deleted)."""
         op = call.operation
+        model = read_model(op)
+        expand = call.query.get("expand") or []
+        try:
+            model.check(expand, None)
+        except ReadModelError as exc:
+            return self._bad_read(call, exc.errors)
         key = canonical_id(call.path[op.key])
         with engine.read(call) as tx:
             record = tx.records(op.entity).get(key)
-        if record is None:
-            return self.error(404, "Not Found", f"{op.entity} {key} does not exist in this space.",
-                              activity_id=call.activity_id)
-        return Reply(200, {"success": True, "data": record})
+            if record is None:
+                return self.error(404, "Not Found", f"{op.entity} {key} does not exist in this space.",
+                                  activity_id=call.activity_id)
+            shown = model.render(record, related(tx), call.base_url, expand=expand)
+        return Reply(200, {"success": True, "data": shown})
 
     def list(self, call: Call, engine: Engine) -> Reply:
-        """A page of records ordered by key; ``after`` is a key, so any uuid is a position (keyset paging).
-
-        Walks the tenant's sorted key list from the cursor and counts deleted records by an index, so a
-        page costs what it shows, not the size of the space."""
+        """A page of records: filters, order-by, cursors and page_info from the store's indexes
+        (pipeliner_list.py), each record in the read model."""
         op = call.operation
-        first = call.query.get("first", 30)
-        after = call.query.get("after")
-        cursor = canonical_id(after) if after is not None else None
-        include_deleted = call.query.get("include-deleted", False)
-
-        def shown(record: dict | None) -> bool:
-            return record is not None and (include_deleted or record.get("is_deleted") is not True)
-
-        page: list[dict] = []
-        has_next = has_previous = False
+        model = read_model(op)
+        expand, load_only = call.query.get("expand") or [], call.query.get("load-only")
+        try:
+            model.check(expand, load_only)
+            query = ListQuery.parse(call.query, op.entity_schema()["properties"], canonical_id)
+        except (ReadModelError, ListError) as exc:
+            return self._bad_read(call, exc.errors)
         with engine.read(call) as tx:
             records = tx.records(op.entity)
-            total = len(records) - (0 if include_deleted else records.count(("is_deleted",), True))
-            for key in records.keys_sorted(after=cursor):
-                record = records.get(key)
-                if not shown(record):
-                    continue
-                if len(page) == first:
-                    has_next = True
-                    break
-                page.append(record)
-            if cursor is not None:
-                has_previous = shown(records.get(cursor)) or any(
-                    shown(records.get(key)) for key in records.keys_sorted(before=cursor, reverse=True))
-        page_info = {"start_cursor": page[0][op.key] if page else None,
-                     "end_cursor": page[-1][op.key] if page else None,
-                     "has_next_page": has_next, "has_previous_page": has_previous}
-        return Reply(200, {"success": True, "data": page, "page_info": page_info, "total_count": total})
+            found = page(records, query, DELETED_FIELD)
+            data = [model.render(records.get(key), related(tx), call.base_url, expand=expand, load_only=load_only)
+                    for key in found.keys]
+        start, end = found.cursors
+        page_info = {"start_cursor": start, "end_cursor": end,
+                     "has_next_page": found.has_next, "has_previous_page": found.has_previous}
+        return Reply(200, {"success": True, "data": data, "page_info": page_info, "total_count": found.total})
+
+
+DELETED_FIELD = "is_deleted"  # the soft-delete flag: include-deleted=false leaves out the records where it is true
+
+
+def read_model(op: Operation) -> ReadModel:
+    """The operation's read model, built once per loaded spec."""
+    cache = op.spec.schema_classes
+    name = ("read-model", op.operation_id)
+    if name not in cache:
+        cache[name] = ReadModel(op)
+    return cache[name]
+
+
+def related(tx: Transaction) -> Related:
+    """The read model's view of the space's related records (canonical ids, as they are stored)."""
+    return Related(get=lambda entity, key: tx.records(entity).get(canonical_id(key)),
+                   holds=lambda entity, key: canonical_id(key) in tx.records(entity))
 
 
 __all__ = ["PipelinerDialect"]

@@ -1,11 +1,12 @@
 """The vendor and control-plane README blocks, run as written against a real server.
 
-vcclive-examples and pipeliner-examples run verbatim under bash with real curl (their documented URL
+vcclive-examples, pipeliner-examples and pipeliner-list run verbatim under bash with real curl (their documented URL
 pointed at a live server); seed-file is written to a file and given to `serve --seed`. Each test then
 checks what was stored, not only what was printed.
 """
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -34,6 +35,32 @@ def test_readme_pipeliner_examples(live_server, tmp_path):
     with Store(server.data).transaction("pipeliner", "demo_space", write=False) as tx:
         (call,) = tx.records("Call").all()
     assert call["transcription_summary"] == "Asked for a quote" and call["is_deleted"] is False  # restored
+
+
+def json_values(text: str) -> list:
+    decoder, values, at = json.JSONDecoder(), [], 0
+    while at < len(text):
+        if text[at].isspace():
+            at += 1
+            continue
+        value, at = decoder.raw_decode(text, at)
+        values.append(value)
+    return values
+
+
+def test_readme_pipeliner_list(live_server, tmp_path):
+    """The list block: a filter, an order with a cursor (its next page is another Call), a 400."""
+    server = live_server()
+    out = run_readme_commands("pipeliner-list", server.url, cwd=tmp_path)
+    created, contains, first, second, refused = json_values(out)  # curl prints the bodies back to back
+    assert created["success"] is True and len(created["data"]) == 3
+    assert [c["phone_number"] for c in contains["data"]] == ["+1 555 0100"]
+    assert list(first["data"][0]) == ["id", "caller", "phone_number"] and first["total_count"] == 3  # model order
+    assert first["page_info"]["has_next_page"] is True and second["page_info"]["has_previous_page"] is True
+    assert second["data"][0]["id"] != first["data"][0]["id"]
+    assert (refused["http_status"], refused["code"]) == (400, 117) and "filter-op[phone_number]" in refused["message"]
+    with Store(server.data).transaction("pipeliner", "list_space", write=False) as tx:
+        assert len(tx.records("Call").all()) == 3
 
 
 def test_readme_seed_file(live_server, tmp_path):

@@ -59,3 +59,14 @@ def test_bench_store_scale_quick_prints_every_row_of_issue_9():
     assert len(rows) == len(STORE_SCALE_ROWS)
     passed, failed = sum(r[4] == "PASS" for r in rows), sum(r[4] == "FAIL" for r in rows)
     assert lines[-1] == f"targets: {passed} passed, {failed} failed, {len(NEEDS_WRK)} skipped"
+
+
+def test_bench_pipeliner_list_small_prints_a_row_per_query():
+    (command,) = readme_commands("bench-pipeliner-list")
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "bench/pipeliner_list.py"]
+    small = [sys.executable, argv[1], "--calls", "2000", "--reps", "2"]
+    result = subprocess.run(small, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and " ms |" in line]
+    assert len(rows) == 11 and all(re.search(r"\d+\.\d ms \| \d+\.\d ms \|$", row) for row in rows), rows
