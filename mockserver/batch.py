@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from marshmallow import Schema, ValidationError
 
-from .schemas import fast_load, flatten_errors
+from .fast_load import fast_load
+from .schemas import flatten_errors
 from .store import Store, Transaction
 
 

@@ -137,7 +137,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from mockserver.dialects import known_actions  # noqa: E402
 from mockserver.config import shipped_specs_dir  # noqa: E402
-from mockserver.schemas import fast_load  # noqa: E402
+from mockserver.fast_load import fast_load  # noqa: E402
 from mockserver.specs import load_specs  # noqa: E402
 
 
