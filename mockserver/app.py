@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .admin import access, admin
 from .admin.index import index, unknown_path
@@ -21,7 +21,7 @@ from .shared import SharedDir
 from .specs import Spec, load_specs
 from .store import Store
 from .ui import ui
-from .views import item_fault_hook, register_operations
+from .views import item_fault_hook, method_not_allowed, register_operations
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,10 @@ def _problem(problem: Problem) -> Response:
 
 
 def _http_problem(exc: HTTPException) -> Response:
-    """Routing errors (unknown path, method not allowed, body too large) as RFC 7807."""
+    """Routing errors (unknown path, method not allowed, body too large) as RFC 7807; a 405 on a
+    vendor path in that vendor's shape."""
+    if isinstance(exc, MethodNotAllowed) and (vendor := method_not_allowed(exc)) is not None:
+        return vendor
     problem = unknown_path(request.path) if isinstance(exc, NotFound) else from_status(exc.code or 500,
                                                                                         exc.description or "")
     response = _problem(problem)

@@ -131,6 +131,19 @@ def length_validators(schema: Mapping[str, Any]) -> list:
     return [validate.Length(min=low, max=high)] if low is not None or high is not None else []
 
 
+def unique_validators(schema: Mapping[str, Any]) -> list:
+    if not schema.get("uniqueItems"):
+        return []
+
+    def validator(items: list) -> None:
+        seen: list = []
+        repeated = [item for item in items if item in seen or seen.append(item)]
+        if repeated:
+            raise ValidationError(f"Given more than once: {', '.join(dict.fromkeys(map(str, repeated)))}.")
+
+    return [validator]
+
+
 def range_validators(schema: Mapping[str, Any]) -> list:
     low, high = INT_RANGES.get(schema.get("format"), (None, None))
     low_inclusive = high_inclusive = True
@@ -168,6 +181,27 @@ def pattern_validators(schema: Mapping[str, Any]) -> list:
             raise ValidationError(f"Does not match pattern {pattern!r}.")
 
     return [validator]
+
+
+# --- scalars spelled as text (query parameters, filter values) --------------------------------------
+
+# JSON's own spellings: no sign but "-", no leading zeros, no spaces (a "+" in a query string is a space).
+JSON_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+NOT_SPELLED = object()
+
+
+def scalar_from_text(kind: str | None, text: str) -> Any:
+    """``text`` as a JSON scalar of ``kind`` when it is exactly JSON's spelling of one (``"12"`` → 12,
+    ``"true"`` → True), else ``NOT_SPELLED``: ``"05"``, ``" 5"``, ``"+5"``, ``"1e400"``, ``"NaN"`` are not."""
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text, NOT_SPELLED)
+    if kind == "integer" and JSON_INTEGER.fullmatch(text):
+        return int(text)
+    if kind == "number" and JSON_NUMBER.fullmatch(text):
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+        return value if math.isfinite(value) else NOT_SPELLED
+    return NOT_SPELLED
 
 
 # --- type table ----------------------------------------------------------------------------------
@@ -234,7 +268,7 @@ def _boolean(schema, options, name):
 
 def _array(schema, options, name):
     inner = field_for(schema.get("items", {}), name=f"{name}[]")
-    return fields.List(inner, validate=length_validators(schema), **options)
+    return fields.List(inner, validate=length_validators(schema) + unique_validators(schema), **options)
 
 
 def _object(schema, options, name):

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import BaseConverter
 
 from . import jsontext
@@ -28,7 +29,7 @@ from .dialects import DIALECTS
 from .dialects.base import NO_BODY, Call, Dialect, Reply
 from .faults import FaultBook, FaultError, FaultRule, Target, parse_rules, unknown_reference
 from .journal import Journal, Masker, journal_body
-from .parameters import validate_parameters
+from .parameters import undecodable, validate_parameters
 from .problems import BadRequest
 from .specs import Operation, Spec
 
@@ -94,10 +95,29 @@ def resolve_tenant(op: Operation, params: dict[str, dict[str, Any]], basic_usern
     return str(tenant)
 
 
+# A Host header the mock puts into URIs it answers (Pipeliner's relation URIs): host[:port], the host
+# an RFC 3986 reg-name of letters, digits, "-" and "." (ASCII; IDNs come punycoded), an IPv4 or a
+# bracketed IPv6 literal.
+VALID_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?"
+                        r"|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+# Emulation choice: a missing or invalid Host is replaced by localhost and the port the request came in on.
+FALLBACK_HOST = "localhost"
+
+
+def request_host() -> str:
+    """The request's Host when it is a valid host[:port], else ``FALLBACK_HOST:<the server's port>``."""
+    host = request.headers.get("Host", "")
+    valid = VALID_HOST.fullmatch(host)
+    if valid and int(valid["port"] or 0) <= 65535:
+        return host
+    port = request.environ.get("SERVER_PORT", "")
+    return FALLBACK_HOST + (f":{port}" if port.isdigit() else "")
+
+
 def base_url(op: Operation, path_params: dict[str, Any]) -> str:
     """``http://host`` + the spec's prefix with its path parameters filled (the space of this request)."""
     prefix = re.sub(r"{([^}]+)}", lambda m: quote(str(path_params.get(m[1], m[0])), safe=""), op.spec.prefix)
-    return request.host_url.rstrip("/") + prefix
+    return f"{request.scheme}://{request_host()}{prefix}"
 
 
 def header_fault_rules() -> tuple[FaultRule, ...]:
@@ -152,6 +172,7 @@ def handle(op: Operation, dialect: Dialect, engine: Engine, settings: Settings, 
             challenge = {"WWW-Authenticate": exc.challenge} if exc.challenge else {}
             raise Rejected(401, "Unauthorized", exc.detail, challenge) from None
         params, errors = validate_parameters(op, path_args, query, headers)
+        errors = undecodable(request.query_string) + errors
         if errors:
             raise Rejected(400, "Bad Request", "Invalid parameters: " + "; ".join(f"{p}: {m}" for p, m in errors))
         call = Call(
@@ -281,7 +302,25 @@ def make_view(op: Operation, engine: Engine, settings: Settings, faults: FaultBo
         return response
 
     view.__name__ = f"{op.spec.name}_{op.operation_id}"
+    view.dialect = dialect  # type: ignore[attr-defined]  (method_not_allowed renders in it)
     return view
+
+
+def method_not_allowed(exc: MethodNotAllowed) -> Response | None:
+    """A 405 on a vendor path in that vendor's error shape (rendered by the path's dialect, ``Allow``
+    kept); None for any other path (the control plane answers RFC 7807)."""
+    allowed = list(exc.valid_methods or ())
+    try:
+        endpoint, _ = current_app.url_map.bind_to_environ(request.environ).match(method=allowed[0])
+    except (HTTPException, IndexError):
+        return None
+    dialect = getattr(current_app.view_functions.get(endpoint), "dialect", None)
+    if dialect is None:
+        return None
+    reply = dialect.error(405, "Method Not Allowed", f"{request.method} is not allowed here; allowed: "
+                                                     f"{', '.join(allowed)}.", activity_id=str(uuid.uuid4()))
+    reply.headers["Allow"] = ", ".join(allowed)
+    return to_response(reply)
 
 
 class ExceptConverter(BaseConverter):

@@ -7,9 +7,10 @@ saved; 1 saves the valid items. ``validation-level`` bits change what an item is
 """
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from marshmallow import ValidationError
@@ -19,7 +20,7 @@ from ..schemas import field_for, flatten_errors, merge_all_of
 from ..specs import Operation, entity_schema_class
 from ..store import Records, Transaction
 from .base import Call, Dialect, ItemReport, Reply, SeedTarget
-from .pipeliner_list import ListError, ListQuery, page
+from .pipeliner_list import ListError, ListQuery, Spellings, page
 from .pipeliner_read_model import ReadModel, ReadModelError, Related
 
 # validation-level bits (the vendor's documented meaning; what the mock does with each is in Checks).
@@ -54,6 +55,39 @@ REQUEST_ERRORS = {
 def pipeliner_timestamp(moment: datetime) -> str:
     """The vendor's ``2019-01-01T00:00:00`` style (UTC, whole seconds, no zone)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+DATE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def pipeliner_instant(text: str) -> str | None:
+    """A date-time filter or cursor value in the stored spelling, so that comparing the text compares
+    the instants: ``2025-01-01T12:00:00+02:00``, ``...10:00:00Z``, ``...10:00:00.000`` → ``2025-01-01T10:00:00``
+    (no zone = UTC, as stored; a fraction is kept without its trailing zeros: ``...10:00:00.5`` lies
+    between ``...10:00:00`` and ``...10:00:01``). None when ``text`` is no date-time."""
+    match = DATE_TIME.fullmatch(text)
+    if match is None:
+        return None
+    *parts, fraction, zone = match.groups()
+    try:
+        moment = datetime(*map(int, parts))
+        if zone and zone not in "Zz":
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if hours > 23 or minutes > 59:
+                return None
+            moment -= (1 if zone[0] == "+" else -1) * timedelta(hours=hours, minutes=minutes)
+    except (ValueError, OverflowError):
+        return None
+    fraction = (fraction or "").rstrip("0")
+    return pipeliner_timestamp(moment) + (f".{fraction}" if fraction else "")
+
+
+def list_spellings(op: Operation) -> Spellings:
+    """How Calls.list reads filter and cursor values: uuids canonical, the entity's server-stamped
+    fields (``x-mockserver.managed`` of the operations writing it) as date-times."""
+    stamped = frozenset(name for other in op.spec.operations if other.entity == op.entity
+                        for name, role in other.managed.items() if role in ("created-at", "updated-at"))
+    return Spellings(uuid=canonical_id, instant=pipeliner_instant, timestamps=stamped)
 
 
 def canonical_id(value: str) -> str:
@@ -382,7 +416,7 @@ class PipelinerDialect(Dialect):
         expand, load_only = call.query.get("expand") or [], call.query.get("load-only")
         try:
             model.check(expand, load_only)
-            query = ListQuery.parse(call.query, op.entity_schema()["properties"], canonical_id)
+            query = ListQuery.parse(call.query, op.entity_schema()["properties"], op.key, list_spellings(op))
         except (ReadModelError, ListError) as exc:
             return self._bad_read(call, exc.errors)
         with engine.read(call) as tx:

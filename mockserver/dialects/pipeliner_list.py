@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Collection, Iterator, Mapping
 
-from ..schemas import type_and_nullable
+from ..schemas import FORMAT_CHECKS, NOT_SPELLED, scalar_from_text, type_and_nullable
 from ..store import Records
 from ..store_index import NULL_KEY, Order, OrderedIndex, Without, key_value, sort_key, union
 
@@ -100,23 +100,44 @@ OPERATORS: dict[str, Callable[[OrderedIndex, Any], Collection[str]]] = {
 }
 
 
-def typed(schema: Mapping[str, Any], raw: str, where: str, canonical: Callable[[str], str] = str) -> Any:
-    """A filter's text as the field's type (booleans ``true``/``false``; uuids in ``canonical``
-    spelling, the one they are stored in)."""
+@dataclass(frozen=True)
+class Spellings:
+    """How the store spells values, so a filter or cursor value compares as stored: ``uuid`` turns a
+    valid uuid into its stored spelling; ``instant`` turns a date-time of a ``timestamps`` field into its
+    stored spelling (None: not a date-time)."""
+
+    uuid: Callable[[str], str] = str
+    instant: Callable[[str], str | None] = lambda text: text
+    timestamps: frozenset[str] = frozenset()
+
+
+def typed(name: str, schema: Mapping[str, Any], raw: str, where: str, spellings: Spellings = Spellings()) -> Any:
+    """A filter's text as a value of field ``name``: booleans ``true``/``false``, numbers in JSON's
+    spelling, uuids valid and in their stored spelling, date-times as stored, enums one of theirs.
+    A text the field cannot hold is a ListError naming ``where``."""
     kind, _ = type_and_nullable(schema)
-    if kind == "boolean":
-        if raw not in ("true", "false"):
-            raise ListError([(where, f"{raw!r} is not a boolean (true or false).")])
-        return raw == "true"
-    if kind in ("integer", "number"):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ListError([(where, f"{raw!r} is not a number.")])
+    if kind in ("boolean", "integer", "number"):
+        value = scalar_from_text(kind, raw)
+        if value is NOT_SPELLED:
+            wanted = "a boolean (true or false)" if kind == "boolean" else f"an {kind}" if kind == "integer" else "a number"
+            raise ListError([(where, f"{raw!r} is not {wanted}.")])
         return value
-    return canonical(raw) if schema.get("format") == "uuid" else raw
+    return _string_value(name, schema, raw, where, spellings)
+
+
+def _string_value(name: str, schema: Mapping[str, Any], text: str, where: str, spellings: Spellings) -> str:
+    if name in spellings.timestamps:
+        instant = spellings.instant(text)
+        if instant is None:
+            raise ListError([(where, f"{text!r} is not a date-time (2019-01-01T00:00:00, a zone optional).")])
+        return instant
+    if schema.get("format") == "uuid":
+        if not FORMAT_CHECKS["uuid"][0](text):
+            raise ListError([(where, f"{text!r} is not a uuid.")])
+        return spellings.uuid(text)
+    if "enum" in schema and text not in schema["enum"]:
+        raise ListError([(where, f"{text!r} is not one of: {', '.join(map(str, schema['enum']))}.")])
+    return text
 
 
 @dataclass
@@ -132,9 +153,9 @@ class ListQuery:
     include_deleted: bool = False
 
     @classmethod
-    def parse(cls, query: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
-              canonical: Callable[[str], str] = str) -> "ListQuery":
-        """``canonical`` spells a uuid the way the store keeps it (filters on uuid fields)."""
+    def parse(cls, query: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]], key: str,
+              spellings: Spellings = Spellings()) -> "ListQuery":
+        """``fields``: the entity's field schemas; ``key``: its key field (a cursor's last value)."""
         errors: list[tuple[str, str]] = []
         order = [(name.lstrip("-"), name.startswith("-")) for name in query.get("order-by") or ()]
         seen = [name for name, _ in order]
@@ -155,14 +176,15 @@ class ListQuery:
                 errors.append((f"filter-op[{name}]", f"{op} compares text; {name} is not a text field."))
             else:
                 try:
-                    filters[name] = (op, cls._value(op, values.get(name), fields[name], where, canonical))
+                    filters[name] = (op, cls._value(op, name, values.get(name), fields[name], where, spellings))
                 except ListError as exc:
                     errors += exc.errors
         cursors = {}
         for name in ("after", "before"):
             if query.get(name) is not None:
                 try:
-                    cursors[name] = decode_cursor(query[name], [fields.get(f, {}) for f, _ in order], name)
+                    cursors[name] = decode_cursor(query[name], [(f, fields.get(f, {})) for f, _ in order], (key, fields[key]),
+                                                  name, spellings)
                 except ListError as exc:
                     errors += exc.errors
         if errors:
@@ -172,15 +194,18 @@ class ListQuery:
                    include_deleted=bool(query.get("include-deleted", False)))
 
     @staticmethod
-    def _value(op: str, raw: str | None, schema: Mapping[str, Any], where: str, canonical) -> Any:
+    def _value(op: str, name: str, raw: str | None, schema: Mapping[str, Any], where: str,
+               spellings: Spellings) -> Any:
         if op in UNARY:
             return None
+        if op in TEXT_ONLY:
+            return raw  # any text: a part of a uuid, a date or an enum value is a fair search
         if op == "between":
             parts = raw.split(",")
             if len(parts) != 2:
                 raise ListError([(where, "between takes two values: low,high.")])
-            return typed(schema, parts[0], where, canonical), typed(schema, parts[1], where, canonical)
-        return typed(schema, raw, where, canonical)
+            return typed(name, schema, parts[0], where, spellings), typed(name, schema, parts[1], where, spellings)
+        return typed(name, schema, raw, where, spellings)
 
 
 # --- cursors -------------------------------------------------------------------------------------
@@ -189,24 +214,35 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(text: str, order_fields: list[Mapping[str, Any]], name: str) -> tuple:
-    """A cursor → its position (sort keys, then the id). It must hold one value per ``order-by``
-    field, each of that field's type or null, then an id."""
+def decode_cursor(text: str, order_fields: list[tuple[str, Mapping[str, Any]]], key: tuple[str, Mapping[str, Any]],
+                  name: str, spellings: Spellings = Spellings()) -> tuple:
+    """A cursor → its position (sort keys, then the key). It must hold one value per ``order-by``
+    field, each null or a value that field can hold (as a filter value must), then a key. Emulation
+    choice: a cursor of another order-by whose values the current fields can hold is read as a position
+    in the current order (a cursor carries values, not the order it came from)."""
     try:
         values = json.loads(base64.b64decode(text.encode(), validate=True))
     except (ValueError, binascii.Error, UnicodeError):
         values = None
-    if not (isinstance(values, list) and len(values) == len(order_fields) + 1 and isinstance(values[-1], str)):
+    if not (isinstance(values, list) and len(values) == len(order_fields) + 1):
         raise ListError([(name, "Not a cursor of this listing: pass a page_info cursor of a page listed "
                                 "with the same order-by.")])
-    for value, schema in zip(values, order_fields):
+    checked = []
+    for value, (field_name, schema) in zip(values, [*order_fields, key]):
+        if value is None and field_name != key[0]:
+            checked.append(None)
+            continue
         kind, _ = type_and_nullable(schema)
-        ok = value is None or (kind == "boolean" and isinstance(value, bool)) or (
-            kind == "string" and isinstance(value, str))
-        if not ok:
-            raise ListError([(name, "Not a cursor of this order-by: pass a page_info cursor of a page listed "
-                                    "with the same order-by.")])
-    return (*(sort_key(value) for value in values[:-1]), values[-1])
+        fits = isinstance(value, bool) if kind == "boolean" else isinstance(value, str) if kind in ("string", None) \
+            else isinstance(value, (int, float)) and not isinstance(value, bool)
+        try:
+            if not fits:
+                raise ListError([])
+            checked.append(_string_value(field_name, schema, value, name, spellings) if isinstance(value, str) else value)
+        except ListError:
+            raise ListError([(name, f"Not a cursor of this order-by: {field_name} cannot be {value!r}; pass a "
+                                    "page_info cursor of a page listed with the same order-by.")]) from None
+    return (*(sort_key(value) for value in checked[:-1]), checked[-1])
 
 
 def cursor_of(order: Order, key: str) -> str:
@@ -275,4 +311,5 @@ def page(records: Records, query: ListQuery, deleted_field: str) -> Page:
     return Page(keys, cursors, has_previous, has_next, total)
 
 
-__all__ = ["DEFAULT_FIRST", "ListError", "ListQuery", "OPERATORS", "Page", "decode_cursor", "encode_cursor", "page"]
+__all__ = ["DEFAULT_FIRST", "ListError", "ListQuery", "OPERATORS", "Page", "Spellings", "decode_cursor", "encode_cursor",
+           "page", "typed"]

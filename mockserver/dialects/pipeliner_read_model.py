@@ -82,13 +82,17 @@ class ReadModel:
         config = (op.extension.get("read-model") or {}).get("relations") or {}
         self.relations = {name: Relation(name, tuple(spec["id"]), spec["entity"], spec["path"])
                           for name, spec in config.items()}
+        # A related entity's fields, where the spec has its schema; None: free-form (any field may be named).
+        self.related_fields: dict[str, set[str] | None] = {
+            name: set(op.entity_schemas[rel.entity].get("properties") or ()) if rel.entity in op.entity_schemas else None
+            for name, rel in self.relations.items()}
         unknown = sorted(set(self.relations) - set(self.fields))
         if unknown:
             raise ValueError(f"read-model relations {', '.join(unknown)} are not fields of {op.entity}")
 
     def check(self, expand: Sequence[str], load_only: Sequence[str] | None) -> None:
-        """Refuse an expand of a non-relation, a load-only of an unknown field, or ``x.y`` of an x
-        that is not an expanded relation."""
+        """Refuse an expand of a non-relation, a load-only of an unknown field, ``x.y`` of an x that is
+        not an expanded relation, or of a y that is not a field of x's entity (when its schema is known)."""
         errors = [("expand", f"{name} is not a relation of the Call (relations: {', '.join(self.relations)}).")
                   for name in expand if name not in self.relations]
         for item in load_only or ():
@@ -97,6 +101,9 @@ class ReadModel:
                 errors.append(("load-only", f"{name} is not a field of the Call."))
             elif sub and name not in expand:
                 errors.append(("load-only", f"{item}: {name} is not expanded (add it to expand)."))
+            elif sub and name in self.relations and self.related_fields[name] is not None \
+                    and sub not in self.related_fields[name]:
+                errors.append(("load-only", f"{item}: {sub} is not a field of {self.relations[name].entity}."))
         if errors:
             raise ReadModelError(errors)
 
@@ -152,7 +159,9 @@ class ReadModel:
 
 def _trim_expanded(out: dict, load_only: Sequence[str]) -> None:
     """``load-only=caller.name`` keeps only ``name`` of an expanded ``caller`` (all of it when
-    ``caller`` itself is named too; a URI stays a URI)."""
+    ``caller`` itself is named too; a URI stays a URI). Emulation choice: a named field the related
+    record lacks is sent as null, as an unset field of the Call is (a free-form entity's fields are
+    unknown, so any name is taken)."""
     whole = {item for item in load_only if "." not in item}
     subs: dict[str, set[str]] = {}
     for item in load_only:
@@ -161,7 +170,9 @@ def _trim_expanded(out: dict, load_only: Sequence[str]) -> None:
             subs.setdefault(name, set()).add(sub)
     for name, keep in subs.items():
         if isinstance(out.get(name), dict):
-            out[name] = {key: value for key, value in out[name].items() if key in keep}
+            record = out[name]
+            out[name] = {**{key: value for key, value in record.items() if key in keep},
+                         **{key: UNSET for key in sorted(keep) if key not in record}}
 
 
 __all__ = ["DERIVED", "ReadModel", "ReadModelError", "Related", "UNSET", "twilio_call_sid"]

@@ -7,6 +7,7 @@ checks what was stored, not only what was printed.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -48,11 +49,46 @@ def json_values(text: str) -> list:
     return values
 
 
+def shown_answers(name: str) -> list[str]:
+    """The answers a block shows: each ``# → ...`` comment with its ``#`` continuation lines."""
+    shown, current = [], None
+    for line in readme_block(name).splitlines():
+        text = line.strip()
+        if text.startswith("# →"):
+            current = text[len("# →"):].strip()
+            shown.append(current)
+        elif current is not None and re.match(r"#\s{2,}\S", text):  # an indented continuation
+            shown[-1] += " " + text[1:].strip()
+        else:
+            current = None
+    return shown
+
+
+def shown_value(answer: str, key: str):
+    """The JSON value a shown answer gives ``key`` (a scalar: string, number, true/false/null)."""
+    match = re.search(rf'"{re.escape(key)}": ("(?:[^"\\]|\\.)*"|-?[0-9.]+|true|false|null)', answer)
+    assert match, f"the shown answer has no {key!r}: {answer}"
+    return json.loads(match.group(1))
+
+
 def test_readme_pipeliner_list(live_server, tmp_path):
-    """The list block: a filter, an order with a cursor (its next page is another Call), a 400."""
+    """The list block: a filter, an order with a cursor (its next page is another Call), a 400; the
+    answers it shows are the ones the server gives (key fields compared)."""
     server = live_server()
     out = run_readme_commands("pipeliner-list", server.url, cwd=tmp_path)
     created, contains, first, second, refused = json_values(out)  # curl prints the bodies back to back
+    page1, error = shown_answers("pipeliner-list")
+    call = first["data"][0]
+    assert shown_value(page1, "phone_number") == call["phone_number"]
+    assert shown_value(page1, "caller").replace("http://127.0.0.1:8080", server.url) == call["caller"]
+    for name in ("has_next_page", "has_previous_page"):
+        assert shown_value(page1, name) == first["page_info"][name]
+    assert shown_value(page1, "total_count") == first["total_count"]
+    assert all(first["page_info"][name].startswith(shown_value(page1, name).rstrip(".")) for name in
+               ("start_cursor", "end_cursor"))
+    for name in ("http_status", "code", "name"):
+        assert shown_value(error, name) == refused[name]
+    assert refused["message"].startswith(shown_value(error, "message").removesuffix("..."))
     assert created["success"] is True and len(created["data"]) == 3
     assert [c["phone_number"] for c in contains["data"]] == ["+1 555 0100"]
     assert list(first["data"][0]) == ["id", "caller", "phone_number"] and first["total_count"] == 3  # model order

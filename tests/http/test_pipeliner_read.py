@@ -331,6 +331,10 @@ def test_pipeliner_list_empty_pages_say_what_lies_beyond(server, dataset):
     assert none["page_info"]["has_next_page"] is False and none["page_info"]["has_previous_page"] is False
 
 
+def cursor(values) -> str:
+    return quote(base64.b64encode(json.dumps(values).encode()).decode())
+
+
 @pytest.mark.parametrize("query,fragment", [
     ("filter[twilio_call_sid]=CA1", "filter[twilio_call_sid]: Unknown field"),
     ("filter[nope]=1", "filter[nope]: Unknown field"),
@@ -352,6 +356,37 @@ def test_pipeliner_list_empty_pages_say_what_lies_beyond(server, dataset):
     ("first=0", "first"),
     ("last=101", "last"),
     ("filter_op[x]=eq", "Unknown query parameter"),
+    # values the field cannot hold, repeats, spellings
+    ("filter[id]=notuuid", "filter[id]: 'notuuid' is not a uuid"),
+    ("filter[caller_id]=zz&filter-op[caller_id]=gt", "filter[caller_id]: 'zz' is not a uuid"),
+    ("filter[id]=zz,yy&filter-op[id]=between", "filter[id]: 'zz' is not a uuid"),
+    ("filter[created]=notadate", "filter[created]: 'notadate' is not a date-time"),
+    ("filter[created]=2025-13-45T99:99:99", "filter[created]: '2025-13-45T99:99:99' is not a date-time"),
+    ("filter[modified]=2025-01-01&filter-op[modified]=lte", "filter[modified]: '2025-01-01' is not a date-time"),
+    ("filter[created]=2025-01-01T00:00:00,x&filter-op[created]=between", "filter[created]: 'x' is not a date-time"),
+    ("filter[audio_status]=Bogus", "filter[audio_status]: 'Bogus' is not one of: NoRecording"),
+    ("filter[audio_status]=Bogus&filter-op[audio_status]=gte", "filter[audio_status]: 'Bogus' is not one of"),
+    ("filter[is_deleted]=1&filter-op[is_deleted]=gt", "filter[is_deleted]: '1' is not a boolean"),
+    ("filter[phone_number]=%ED%A0%80", "filter[phone_number]: Not UTF-8"),
+    ("filter[phone_number]=%FF%FE", "filter[phone_number]: Not UTF-8"),
+    ("first=1&first=2", "first: Given more than once"),
+    ("include-deleted=true&include-deleted=false", "include-deleted: Given more than once"),
+    ("order-by=created&order-by=-created", "order-by: Given more than once"),
+    ("expand=caller&expand=client", "expand: Given more than once"),
+    ("load-only=id&load-only=caller", "load-only: Given more than once"),
+    ("after=WyJub3R1dWlkIl0%3D&after=WyJub3R1dWlkIl0%3D", "after: Given more than once"),
+    ("expand=caller,caller", "expand: Given more than once: caller"),
+    ("load-only=id,id", "load-only: Given more than once: id"),
+    ("order-by=created,created", "order-by: Given more than once: created"),
+    ("first=+5", "first: Not a valid integer"),  # "+" is a space in a query string
+    ("first=%205", "first: Not a valid integer"),
+    ("first=05", "first: Not a valid integer"),
+    ("after=WyJub3R1dWlkIl0=", "after: Not a cursor of this order-by: id cannot be 'notuuid'"),
+    ("order-by=created&after=" + cursor(["2025-99-99", CALLER]), "after: Not a cursor of this order-by: created"),
+    ("order-by=created&after=" + cursor([True, CALLER]), "after: Not a cursor of this order-by: created"),
+    ("order-by=audio_status&before=" + cursor(["Bogus", CALLER]), "before: Not a cursor of this order-by"),
+    ("order-by=created&after=" + cursor([CALLER]), "after: Not a cursor of this listing"),
+    ("after=" + cursor(["2024-03-01T10:00:00", CALLER]), "after: Not a cursor of this listing"),
 ])
 def test_pipeliner_list_bad_input_is_a_400_in_the_vendor_shape(server, dataset, query, fragment):
     space, records = dataset
@@ -359,7 +394,7 @@ def test_pipeliner_list_bad_input_is_a_400_in_the_vendor_shape(server, dataset, 
     assert status == 400, body
     assert (body["success"], body["http_status"], body["code"], body["name"]) == (False, 400, 117,
                                                                                   "ERROR_PARAMETER_INVALID")
-    assert fragment in body["message"]
+    assert fragment in body["message"], body["message"]
     assert stored(server, space) == records  # nothing changed
 
 
@@ -367,3 +402,95 @@ def test_pipeliner_get_bad_expand_is_a_400(server, dataset):
     space, records = dataset
     status, _, body = server.request("GET", f"{base(space)}/{records[0]['id']}?expand=owner", headers=AUTH)
     assert status == 400 and body["code"] == 117 and "expand" in body["message"]
+
+
+# --- date-times as instants, cursors of another order, load-only of relations, the Host --------------
+
+@pytest.mark.parametrize("spelling", ["2024-03-03T10:00:00", "2024-03-03T10:00:00Z", "2024-03-03T10:00:00.000",
+                                      "2024-03-03t10:00:00z", "2024-03-03T12:30:00+02:30", "2024-03-03T05:00:00-05:00",
+                                      "2024-03-03 10:00:00"])
+def test_pipeliner_list_date_time_filters_compare_instants(server, dataset, spelling):
+    space, records = dataset
+    [third] = [r["id"] for r in records if r["created"] == "2024-03-03T10:00:00"]
+    status, body = listing(server, space, {"filter[created]": spelling})
+    assert status == 200 and ids_of(body) == [third]
+    status, body = listing(server, space, {"filter[created]": spelling, "filter-op[created]": "lte"})
+    assert status == 200 and ids_of(body) == expect(records, lambda r: r["created"] <= "2024-03-03T10:00:00")
+    # a fraction lies between two stored seconds
+    status, body = listing(server, space, {"filter[created]": "2024-03-03T10:00:00.5Z", "filter-op[created]": "gt"})
+    assert ids_of(body) == expect(records, lambda r: r["created"] > "2024-03-03T10:00:00")
+    status, body = listing(server, space, {"filter[created]": "2024-03-03T10:00:00.5", "filter-op[created]": "eq"})
+    assert status == 200 and ids_of(body) == []
+
+
+def test_pipeliner_list_cursor_of_another_order_with_the_same_shape_is_a_position(server, dataset):
+    space, records = dataset
+    _, by_created = listing(server, space, {"order-by": "created", "first": 2})
+    status, body = listing(server, space, {"order-by": "modified", "after": by_created["page_info"]["end_cursor"]})
+    assert status == 200  # read as a position in the modified order (the README says so)
+    end = json.loads(base64.b64decode(by_created["page_info"]["end_cursor"]))
+    assert all((r["modified"], r["id"]) > tuple(end) for r in body["data"])
+
+
+def test_pipeliner_list_load_only_of_a_free_form_relation_sends_null_for_a_missing_field(server, space):
+    server.seed("pipeliner", space, "Client", [{"id": CALLER, "name": "Ada"}])
+    create(server, space, [BARE])
+    status, body = listing(server, space, {"load-only": "id,caller.name,caller.nonexistent", "expand": "caller"})
+    assert status == 200 and body["data"][0]["caller"] == {"name": "Ada", "nonexistent": None}
+
+
+def test_pipeliner_list_load_only_of_a_relation_with_a_schema_refuses_unknown_fields(tmp_path):
+    """A spec that gives the related entity (Client) a schema: its fields are known, others are a 400."""
+    import yaml
+
+    from tests.support import REPO
+    document = yaml.safe_load((REPO / "specs" / "pipeliner.yaml").read_text())
+    document["components"]["schemas"]["Client"] = {"type": "object", "properties": {
+        "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}}}
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "pipeliner.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    with LiveServer(data=tmp_path / "data", args=("--specs", str(specs))) as live:
+        live.seed("pipeliner", "s1", "Client", [{"id": CALLER, "name": "Ada"}])
+        create(live, "s1", [BARE])
+        status, body = listing(live, "s1", {"load-only": "id,caller.nonexistent", "expand": "caller"})
+        assert status == 400 and body["code"] == 117
+        assert "load-only: caller.nonexistent: nonexistent is not a field of Client" in body["message"]
+        status, body = listing(live, "s1", {"load-only": "id,caller.name", "expand": "caller"})
+        assert status == 200 and body["data"][0]["caller"] == {"name": "Ada"}
+
+
+def raw_get(server, path: str, host: bytes | None) -> tuple[int, dict]:
+    """A GET with exactly this Host header (None: no Host at all), over a plain socket."""
+    import socket
+    from urllib.parse import urlsplit
+    where = urlsplit(server.url)
+    lines = [b"GET " + path.encode() + b" HTTP/1.1", AUTH_LINE, b"Connection: close"]
+    if host is not None:
+        lines.insert(1, b"Host: " + host)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body) if body.strip().startswith(b"{") else {}
+
+
+AUTH_LINE = b"Authorization: " + AUTH["Authorization"].encode()
+
+
+@pytest.mark.parametrize("host,expected", [
+    (b"calls.example:8443", "http://calls.example:8443"),
+    (b"[::1]:9000", "http://[::1]:9000"),
+    ("ü.example".encode(), None), (b'a"b', None), (b"evil.com/x?", None), (b"", None), (None, None),
+    (b"x:99999", None),
+])
+def test_pipeliner_relation_uris_use_only_a_valid_host(server, space, host, expected):
+    [key] = create(server, space, [BARE])
+    status, body = raw_get(server, f"{base(space)}/{key}", host)
+    port = server.url.rsplit(":", 1)[1]
+    origin = expected or f"http://localhost:{port}"  # the documented fallback
+    assert status == 200, body
+    assert body["data"]["caller"] == f"{origin}/api/v100/rest/spaces/{space}/entities/Clients/{CALLER}"
+    assert stored(server, space)[0]["id"] == key

@@ -261,12 +261,12 @@ def test_vba_empty_batch_is_207_with_no_data(client):
     assert body["data"] == []
 
 
-def test_vba_unknown_path_and_method_are_problem_json(client):
+def test_vba_unknown_path_is_problem_json_and_unknown_method_the_vba_envelope(client):
     resp = client.get("/vbasoftware/nothing-here", headers=HEADERS)
     assert resp.status_code == 404 and resp.content_type == "application/problem+json"
     resp = client.delete("/vbasoftware/call-trackings-batch", headers=HEADERS)
     assert resp.status_code == 405 and "PUT" in resp.headers["Allow"]
-    assert resp.get_json()["status"] == 405
+    assert resp.content_type == "application/json" and resp.get_json()["error"]["status"] == 405
 
 
 def test_vba_data_survives_a_restart_of_a_real_server(live_server):

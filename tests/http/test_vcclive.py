@@ -299,7 +299,8 @@ def test_vcclive_api_token_allow_list_checks_the_basic_password(data_dir):
 
 def test_vcclive_undeclared_method_on_dispositions_is_405_not_a_record_lookup(client):
     resp = call(client, "GET", DISPOSITIONS)
-    assert resp.status_code == 405 and resp.content_type == "application/problem+json"
+    assert resp.status_code == 405 and resp.content_type == "application/json"
+    assert resp.get_json()["errors"][0]["errorcode"] == 405
     assert "PUT" in resp.headers["Allow"] and "GET" not in resp.headers["Allow"]
     assert assert_envelope(call(client, "GET", f"{RECORDS}/dispositionsx"), 400)["errors"][0]["errorcode"] == 400
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver import store_index
-from mockserver.dialects.pipeliner_list import ListError, ListQuery, decode_cursor, page
+from mockserver.dialects.pipeliner_list import ListError, ListQuery, decode_cursor, page, typed
 from mockserver.store import Store
 
 FIELDS = {
@@ -98,7 +98,7 @@ def fill(store, tenant, records):
 def query(order, filters, include_deleted, **more):
     return ListQuery.parse({"order-by": [("-" if d else "") + n for n, d in order],
                             "filter": {f: v for f, _, v in filters}, "filter-op": {f: op for f, op, _ in filters},
-                            "include-deleted": include_deleted, **more}, FIELDS)
+                            "include-deleted": include_deleted, **more}, FIELDS, "id")
 
 
 def walk_forward(store, tenant, order, filters, include_deleted, size):
@@ -173,11 +173,31 @@ def test_pipeliner_list_writes_move_records_in_the_index(store):
 ])
 def test_pipeliner_list_bad_parameters_are_list_errors(params, fragment):
     with pytest.raises(ListError) as caught:
-        ListQuery.parse(params, FIELDS)
+        ListQuery.parse(params, FIELDS, "id")
     assert fragment in str(caught.value)
 
 
 def test_pipeliner_list_cursor_is_the_vendor_shape():
     # the vendor's own example cursor decodes to a position in the default (id) order
-    assert decode_cursor("WyIwMzU4NmNhMS1mMmJjLTQ2MDctYWE3Ni1jYWYyYTNlOWQ5ODciXQ==", [], "after") == \
+    assert decode_cursor("WyIwMzU4NmNhMS1mMmJjLTQ2MDctYWE3Ni1jYWYyYTNlOWQ5ODciXQ==", [], ("id", FIELDS["id"]), "after") == \
         ("03586ca1-f2bc-4607-aa76-caf2a3e9d987",)
+
+
+@pytest.mark.parametrize("schema,raw,value", [
+    ({"type": "integer"}, "5", 5), ({"type": "integer"}, "-5", -5), ({"type": "number"}, "1.5", 1.5),
+    ({"type": "number"}, "2", 2), ({"type": "boolean"}, "false", False),
+])
+def test_pipeliner_list_typed_reads_json_spellings(schema, raw, value):
+    assert typed("n", schema, raw, "filter[n]") == value
+
+
+@pytest.mark.parametrize("schema,raw", [
+    ({"type": "integer"}, "05"), ({"type": "integer"}, " 5"), ({"type": "integer"}, "1.5"), ({"type": "integer"}, "zz"),
+    ({"type": "number"}, "NaN"), ({"type": "number"}, "1e400"), ({"type": "number"}, "Infinity"),
+    ({"type": "boolean"}, "1"), ({"type": "string", "format": "uuid"}, "notuuid"),
+    ({"type": "string", "enum": ["A"]}, "B"),
+])
+def test_pipeliner_list_typed_refuses_values_the_field_cannot_hold(schema, raw):
+    with pytest.raises(ListError) as caught:
+        typed("n", schema, raw, "filter[n]")
+    assert caught.value.errors[0][0] == "filter[n]"
