@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from . import request_limits
 from .admin import access, admin
 from .admin.index import index, unknown_path
 from .batch import Engine
@@ -21,7 +22,7 @@ from .shared import SharedDir
 from .specs import Spec, load_specs
 from .store import Store
 from .ui import ui
-from .views import item_fault_hook, method_not_allowed, register_operations
+from .views import item_fault_hook, register_operations, vendor_http_error
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     register_operations(app, specs, server.engine, settings, faults, server.journal)
     app.register_blueprint(admin)
     app.register_blueprint(ui)
+    request_limits.init_app(app)  # header fields past the limits: a 431 in the path's shape
     access.init_app(app)  # the admin token, for every path under /__mockserver (any blueprint's)
     app.add_url_rule("/", "index", index, methods=["GET"])
     app.register_error_handler(HTTPException, _http_problem)
@@ -110,9 +112,9 @@ def _problem(problem: Problem) -> Response:
 
 
 def _http_problem(exc: HTTPException) -> Response:
-    """Routing errors (unknown path, method not allowed, body too large) as RFC 7807; a 405 on a
-    vendor path in that vendor's shape."""
-    if isinstance(exc, MethodNotAllowed) and (vendor := method_not_allowed(exc)) is not None:
+    """Routing errors (unknown path, method not allowed, body or headers too large) as RFC 7807; on a
+    vendor path (405, 413, 431) in that vendor's shape."""
+    if (vendor := vendor_http_error(exc)) is not None:
         return vendor
     problem = unknown_path(request.path) if isinstance(exc, NotFound) else from_status(exc.code or 500,
                                                                                         exc.description or "")

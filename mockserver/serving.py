@@ -25,6 +25,10 @@ from .logs import AccessLog
 log = logging.getLogger(__name__)
 
 THREADS_PER_WORKER = 8
+# gunicorn's header caps, far past the app's own (request_limits.py), so that the app answers a request
+# past those in the path's shape; only one past these still gets gunicorn's HTML page.
+GUNICORN_FIELD_BYTES = 64 * 1024
+GUNICORN_FIELDS = 256
 # Below `docker stop`'s default 10 s grace before SIGKILL, so in-flight batches end and we exit 0.
 GRACEFUL_TIMEOUT_S = 9
 # Heartbeat files on tmpfs where there is one (Docker's /tmp may be a slow overlay).
@@ -123,6 +127,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # 0: no request-line limit of gunicorn's own (its 4094-byte default answers an HTML 414 that no
         # spec documents); gunicorn still caps a line at 1 MiB, and the body is capped by MAX_BODY_BYTES.
         "limit_request_line": 0,
+        # Raised past the app's own header limits (request_limits.py), which answer in the path's shape.
+        "limit_request_field_size": GUNICORN_FIELD_BYTES,
+        "limit_request_fields": GUNICORN_FIELDS,
         **({"worker_tmp_dir": WORKER_TMP_DIR} if os.path.isdir(WORKER_TMP_DIR) else {}),
     }
 

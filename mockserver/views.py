@@ -302,24 +302,29 @@ def make_view(op: Operation, engine: Engine, settings: Settings, faults: FaultBo
         return response
 
     view.__name__ = f"{op.spec.name}_{op.operation_id}"
-    view.dialect = dialect  # type: ignore[attr-defined]  (method_not_allowed renders in it)
+    view.dialect = dialect  # type: ignore[attr-defined]  (vendor_http_error renders in it)
     return view
 
 
-def method_not_allowed(exc: MethodNotAllowed) -> Response | None:
-    """A 405 on a vendor path in that vendor's error shape (rendered by the path's dialect, ``Allow``
-    kept); None for any other path (the control plane answers RFC 7807)."""
-    allowed = list(exc.valid_methods or ())
-    try:
-        endpoint, _ = current_app.url_map.bind_to_environ(request.environ).match(method=allowed[0])
-    except (HTTPException, IndexError):
+def vendor_http_error(exc: HTTPException) -> Response | None:
+    """An HTTP-level refusal on a vendor path (405 with ``Allow``, 413 body too large, 431 headers too
+    large) in that vendor's error shape, rendered by the path's dialect; None for any other path (the
+    control plane and unknown paths answer RFC 7807)."""
+    allowed = list(getattr(exc, "valid_methods", None) or ())
+    endpoint = request.url_rule.endpoint if request.url_rule is not None else None
+    if endpoint is None and allowed:  # a 405: the path matched for another method
+        try:
+            endpoint, _ = current_app.url_map.bind_to_environ(request.environ).match(method=allowed[0])
+        except HTTPException:
+            return None
+    dialect = getattr(current_app.view_functions.get(endpoint), "dialect", None) if endpoint else None
+    if dialect is None or exc.code is None:
         return None
-    dialect = getattr(current_app.view_functions.get(endpoint), "dialect", None)
-    if dialect is None:
-        return None
-    reply = dialect.error(405, "Method Not Allowed", f"{request.method} is not allowed here; allowed: "
-                                                     f"{', '.join(allowed)}.", activity_id=str(uuid.uuid4()))
-    reply.headers["Allow"] = ", ".join(allowed)
+    detail = (f"{request.method} is not allowed here; allowed: {', '.join(allowed)}." if allowed
+              else exc.description or exc.name)
+    reply = dialect.error(exc.code, exc.name, detail, activity_id=str(uuid.uuid4()))
+    if allowed:
+        reply.headers["Allow"] = ", ".join(allowed)
     return to_response(reply)
 
 
