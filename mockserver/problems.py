@@ -5,6 +5,7 @@ One class per HTTP error with ``code`` and ``title`` class attributes, as werkze
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
@@ -77,5 +78,8 @@ def from_status(code: int, detail: str = "") -> Problem:
             return cls(detail)
     problem = Problem(detail)
     problem.code = code
-    problem.title = detail or f"HTTP {code}"
+    try:  # the status's own name (413 Request Entity Too Large, 431 ...), as the classes above have
+        problem.title = HTTPStatus(code).phrase
+    except ValueError:
+        problem.title = detail or f"HTTP {code}"
     return problem
