@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from .jsontext import LONG_DIGITS, dumps
+from .jsontext import dumps, long_digit_run
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def dumps_kept(value: Any) -> bytes:
 
 
 def loads(raw: bytes) -> Any:
-    if LONG_DIGITS.search(raw):
+    if long_digit_run(raw):
         return json.loads(raw)
     return orjson.loads(raw)
 

@@ -260,6 +260,12 @@ class _Node:
         self.passes = _passes(self.kind, self.clr)
         self.children: dict[str, _Node] = {}  # member → its node, filled as members are met
 
+    def all_children(self) -> dict[str, "_Node"]:
+        """Every member's node (built on the first object bound: later ones look names up directly)."""
+        for member in self.properties:
+            self.child(member)
+        return self.children
+
     def child(self, member: str) -> "_Node":
         found = self.children.get(member)
         if found is None:
@@ -343,14 +349,18 @@ class Binder:
             return value
         case_insensitive = self.options.case_insensitive
         bound: dict[str, Any] = {}
+        exact = node.children if len(node.children) == len(properties) else node.all_children()
         for sent, member in value.items():
-            target = node.member(sent, case_insensitive)
-            if target is None:
-                if self.options.disallow_unmapped:
-                    raise self._fail([*steps, sent], f"The JSON property '{sent}' could not be mapped to any "
-                                     f".NET member contained in type '{entity or 'System.Object'}'.", at_name=True)
-                continue
-            child = node.child(target)
+            child = exact.get(sent)  # a name as declared: what a client of the vendor's spec sends
+            target = sent
+            if child is None:
+                target = node.member(sent, case_insensitive)
+                if target is None:
+                    if self.options.disallow_unmapped:
+                        raise self._fail([*steps, sent], f"The JSON property '{sent}' could not be mapped to any "
+                                         f".NET member contained in type '{entity or 'System.Object'}'.", at_name=True)
+                    continue
+                child = node.child(target)
             if child.passes is not None and child.passes(member):
                 bound[target] = member
             else:
