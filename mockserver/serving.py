@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import socket
+import sys
 from typing import Any, Callable
 
 from gunicorn import glogging
@@ -29,6 +30,12 @@ THREADS_PER_WORKER = 8
 # past those in the path's shape; only one past these still gets gunicorn's HTML page.
 GUNICORN_FIELD_BYTES = 64 * 1024
 GUNICORN_FIELDS = 256
+# On Linux each worker binds its own SO_REUSEPORT socket and the kernel spreads new connections over
+# them. With one shared socket the workers race to accept, and the first awake often takes a client's
+# whole pool of keep-alive connections, leaving the other cores idle (bench/store_scale.py measured
+# --workers 2 at 1.0x of one worker in most runs, 1.8x in the others). macOS does not balance
+# SO_REUSEPORT sockets, so there the workers keep sharing one.
+REUSE_PORT = sys.platform.startswith("linux")
 # Below `docker stop`'s default 10 s grace before SIGKILL, so in-flight batches end and we exit 0.
 GRACEFUL_TIMEOUT_S = 9
 # Heartbeat files on tmpfs where there is one (Docker's /tmp may be a slow overlay).
@@ -127,6 +134,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # 0: no request-line limit of gunicorn's own (its 4094-byte default answers an HTML 414 that no
         # spec documents); gunicorn still caps a line at 1 MiB, and the body is capped by MAX_BODY_BYTES.
         "limit_request_line": 0,
+        "reuse_port": REUSE_PORT,
         # Raised past the app's own header limits (request_limits.py), which answer in the path's shape.
         "limit_request_field_size": GUNICORN_FIELD_BYTES,
         "limit_request_fields": GUNICORN_FIELDS,
