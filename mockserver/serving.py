@@ -36,6 +36,10 @@ GUNICORN_FIELDS = 256
 # --workers 2 at 1.0x of one worker in most runs, 1.8x in the others). macOS does not balance
 # SO_REUSEPORT sockets, so there the workers keep sharing one.
 REUSE_PORT = sys.platform.startswith("linux")
+# Known gunicorn (27) behaviour: a "Connection: close" connection is closed gracefully on the gthread
+# worker's event loop (util.close_graceful waits up to 2 s for the client's FIN), so a client that keeps
+# such a socket open after its answer stalls that worker's other connections meanwhile. Clients that
+# read and close (curl, requests, keep-alive clients) never meet it; mockserver.testing closes first.
 # Below `docker stop`'s default 10 s grace before SIGKILL, so in-flight batches end and we exit 0.
 GRACEFUL_TIMEOUT_S = 9
 # Heartbeat files on tmpfs where there is one (Docker's /tmp may be a slow overlay).

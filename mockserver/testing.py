@@ -127,10 +127,16 @@ class MockServer:
                 raise MockServerError(f"mockserver exited with {self.proc.returncode}: {self.log()}")
             try:
                 with urllib.request.urlopen(self.url + ADMIN + "/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self._started()
+                    resp.read()
+                    healthy = resp.status == 200
             except OSError:  # URLError, ConnectionError, timeouts
                 time.sleep(0.05)
+                continue
+            # Outside the `with`: the health connection is closed first. gunicorn's gthread worker closes
+            # a "Connection: close" connection gracefully on its event loop, waiting up to 2 s for the
+            # client's FIN; a call made while this client still held it open stalled for those 2 s.
+            if healthy:
+                return self._started()
         self.stop()
         raise MockServerError(f"mockserver did not become healthy in {self.startup_timeout}s: {self.log()}")
 
