@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping
 
-from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from .schemas import StrictBoolean, StrictNumber, StrictString
 
@@ -73,7 +73,6 @@ class FastLoad:
     ``schema.load``, which decides and names the errors)."""
 
     def __init__(self, schema: Schema):
-        self.schema = schema  # keeps the id the cache is keyed by alive
         simple = not any(schema._hooks.values()) and all(
             f.data_key is None and f.attribute is None and not f.pre_load and not f.post_load
             for f in schema.load_fields.values())
@@ -109,12 +108,12 @@ class FastLoad:
 
 
 _ABSENT = object()
-_FAST: dict[int, FastLoad] = {}
 
 
 def fast_load(schema: Schema) -> FastLoad:
-    """The schema instance's FastLoad, built once (schemas are shared per spec, specs.entity_schema)."""
-    found = _FAST.get(id(schema))
-    if found is None or found.schema is not schema:
-        found = _FAST[id(schema)] = FastLoad(schema)
+    """The schema instance's FastLoad, built once and kept on it (schemas are shared per spec,
+    specs.entity_schema; ``load`` keeps no state on them)."""
+    found = schema.__dict__.get("_mockserver_fast_load")
+    if found is None:
+        found = schema._mockserver_fast_load = FastLoad(schema)
     return found

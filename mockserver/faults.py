@@ -259,6 +259,11 @@ def load_rules_file(path: Path) -> list[FaultRule]:
     return parse_rules(data, where=f"{path}")
 
 
+def _item_rule_for(rule: FaultRule, target: Target) -> bool:
+    """An unexpired item-level rule whose request filters this request meets."""
+    return rule.item_level and not rule.expired and rule.matches_request(target)
+
+
 class FaultBook:
     """The server's fault rules, in the order they were added: one state file shared by all workers.
 
@@ -355,14 +360,13 @@ class FaultBook:
     def may_fail_items(self, target: Target, once: Sequence[FaultRule] = ()) -> bool:
         """Whether an item-level rule (stored or the request's own) may fail an item of this request;
         a batch asks once, then ``item_failure`` per item only if so."""
-        return any(r.item_level and not r.expired and r.matches_request(target) for r in [*self._rules(), *once])
+        return any(_item_rule_for(r, target) for r in [*self._rules(), *once])
 
     def item_failure(self, target: Target, index: int, item: Any,
                      once: Sequence[FaultRule] = ()) -> FaultRule | None:
         """The first item-level rule matching this item (its use is counted), or None."""
         def hit(rule: FaultRule) -> bool:
-            return (rule.item_level and not rule.expired and rule.matches_request(target)
-                    and rule.matches_item(index, item))
+            return _item_rule_for(rule, target) and rule.matches_item(index, item)
 
         with self._applying(hit) as stored:
             for rule in [*stored, *once]:

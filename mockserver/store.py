@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import fcntl
 import hashlib
-import heapq
 import json
 import logging
 import os

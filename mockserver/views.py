@@ -18,7 +18,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from . import jsontext

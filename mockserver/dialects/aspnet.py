@@ -258,19 +258,8 @@ class _Node:
             self.folded = {**folded, **self.exact}  # an exact match wins over a folded one
         self.items = schema.get("items", {})
         self.passes = _passes(self.kind, self.clr)
-        self.children: dict[str, _Node] = {}  # member → its node, filled as members are met
-
-    def all_children(self) -> dict[str, "_Node"]:
-        """Every member's node (built on the first object bound: later ones look names up directly)."""
-        for member in self.properties:
-            self.child(member)
-        return self.children
-
-    def child(self, member: str) -> "_Node":
-        found = self.children.get(member)
-        if found is None:
-            found = self.children[member] = _node(self.properties[member])
-        return found
+        # Each member's node, built with this one (specs.py refuses recursive $refs: the tree is finite).
+        self.children = {name: _node(sub) for name, sub in (self.properties or {}).items()}
 
     def member(self, name: str, case_insensitive: bool) -> str | None:
         if not case_insensitive:
@@ -349,9 +338,8 @@ class Binder:
             return value
         case_insensitive = self.options.case_insensitive
         bound: dict[str, Any] = {}
-        exact = node.children if len(node.children) == len(properties) else node.all_children()
         for sent, member in value.items():
-            child = exact.get(sent)  # a name as declared: what a client of the vendor's spec sends
+            child = node.children.get(sent)  # a name as declared: what a client of the vendor's spec sends
             target = sent
             if child is None:
                 target = node.member(sent, case_insensitive)
@@ -360,7 +348,7 @@ class Binder:
                         raise self._fail([*steps, sent], f"The JSON property '{sent}' could not be mapped to any "
                                          f".NET member contained in type '{entity or 'System.Object'}'.", at_name=True)
                     continue
-                child = node.child(target)
+                child = node.children[target]
             if child.passes is not None and child.passes(member):
                 bound[target] = member
             else:

@@ -1,7 +1,6 @@
 """Behaviour of mockserver.store: transactions, atomic files, tenants, locking."""
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import threading
