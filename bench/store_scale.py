@@ -334,6 +334,9 @@ class Bench:
         for workers in (1, 2):
             with MockServer(data=self.tmp / f"wrkw{workers}", args=["--workers", str(workers)],
                             env=SERVER_ENV) as server:
+                # An untimed second first: healthy means one worker answers, and the others may still be
+                # booting; connections opened then would all stay on the first one for the whole window.
+                wrk_concurrent(server.port, ("TENANT_A", "TENANT_B"), script, 4, 1)
                 log(f"wrk: --workers {workers}, tenants A and B concurrently, {self.window_s:g} s")
                 both = wrk_concurrent(server.port, ("TENANT_A", "TENANT_B"), script, 4, self.window_s)
                 rates[workers] = sum(both)
